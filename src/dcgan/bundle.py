@@ -1,0 +1,109 @@
+"""Generator-only bundles: export from a run, load for sampling and serving."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from dcgan import __version__, checkpoint
+from dcgan.config import MODEL_FIELDS, Config, ConfigError, write_json_atomic
+from dcgan.config import load as load_config
+from dcgan.images import to_uint8
+from dcgan.model import build_generator
+
+WEIGHTS_FILE = "generator.npz"
+BUNDLE_FILE = "model.json"
+
+
+def export(run_dir: Path, out: Path, step: int | None = None, dtype: str = "float16", extra: dict | None = None) -> Path:
+    """Write MODEL_DIR/model.json (config, z contract, provenance) and generator.npz (weights, no pickle)."""
+    run_dir, out = Path(run_dir), Path(out)
+    cfg = load_config(run_dir / "config.json")
+    path = checkpoint.resolve(run_dir / "checkpoints", step)
+    saved, meta = checkpoint.read(path)
+    generator = build_generator(cfg)
+    if len(saved.get("generator", [])) != len(generator.variables):
+        raise checkpoint.CheckpointError(f"{path} does not match the generator of {run_dir / 'config.json'}")
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    np.savez(tmp / WEIGHTS_FILE, **{v.path: a.astype(dtype) for v, a in zip(generator.variables, saved["generator"])})
+    info = {
+        "format": 1,
+        "config": cfg.model_dict(),
+        "z": cfg.z_contract(),
+        "weights_dtype": dtype,
+        "provenance": {
+            "step": meta["step"], "images_seen": meta.get("images_seen"), "train_seconds": meta.get("train_seconds"),
+            "data": meta.get("data"), "data_count": meta.get("data_count"), "train_config": cfg.to_dict(),
+            "checkpoint": str(path.resolve()), "exported": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "dcgan_version": __version__, **(extra or {}),
+        },
+    }
+    write_json_atomic(tmp / BUNDLE_FILE, info)
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.replace(out)
+    return out
+
+
+class FaceGenerator:
+    """A loaded generator with its z contract: `sample_z(n, seed)` and `generate(z)` → uint8 images."""
+
+    def __init__(self, model_dir: Path) -> None:
+        model_dir = Path(model_dir)
+        try:
+            self.info = json.loads((model_dir / BUNDLE_FILE).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{model_dir} is not a model bundle (no {BUNDLE_FILE}); "
+                              "make one with `dcgan export RUN_DIR --out MODEL_DIR`") from None
+        self.model_dir = model_dir
+        self.config = Config(**{k: self.info["config"][k] for k in MODEL_FIELDS})
+        self.z_contract = self.config.z_contract()
+        self.generator = build_generator(self.config)
+        with np.load(model_dir / WEIGHTS_FILE, allow_pickle=False) as weights:
+            for variable in self.generator.variables:
+                if variable.path not in weights:
+                    raise ConfigError(f"{model_dir / WEIGHTS_FILE} lacks weights for {variable.path}")
+                variable.assign(weights[variable.path].astype(np.float32))
+        self._run = tf.function(lambda z: self.generator(z, training=False), reduce_retracing=True,
+                                input_signature=[tf.TensorSpec([None, self.config.z_dim], tf.float32)])
+
+    @property
+    def z_dim(self) -> int:
+        return self.config.z_dim
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.config.image_size, self.config.image_size, self.config.channels)
+
+    def sample_z(self, n: int, seed: int | None = None) -> np.ndarray:
+        """n×z_dim float32 from the model's own prior."""
+        rng = np.random.default_rng(seed)
+        if self.config.z_prior == "uniform":
+            return rng.uniform(-1.0, 1.0, (n, self.z_dim)).astype(np.float32)
+        return rng.standard_normal((n, self.z_dim)).astype(np.float32)
+
+    def check_z(self, z: np.ndarray) -> np.ndarray:
+        """z as n×z_dim float32; raises ValueError on a wrong shape or non-finite values."""
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim == 1:
+            z = z[None]
+        if z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"z must have {self.z_dim} values per vector, got shape {tuple(z.shape)}")
+        if not np.all(np.isfinite(z)):
+            raise ValueError("z contains NaN or infinite values")
+        return z
+
+    def generate(self, z: np.ndarray) -> np.ndarray:
+        """uint8 N×H×W×C faces for one z (z_dim,) or a batch (N, z_dim)."""
+        return to_uint8(self._run(tf.constant(self.check_z(z))).numpy())
+
+
+def load_generator(model_dir: Path | str) -> FaceGenerator:
+    return FaceGenerator(Path(model_dir))

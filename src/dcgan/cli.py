@@ -1,0 +1,156 @@
+"""The `dcgan` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from dcgan.config import Config, ConfigError, from_dict
+from dcgan.config import load as load_config
+from dcgan.data import DataError
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "celeba64"
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per Config field (--lr-g, --z-prior, --flip/--no-flip, ...); unset flags keep the base config."""
+    group = parser.add_argument_group("config (overrides --config and the defaults)")
+    for f in fields(Config):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None)
+        else:
+            group.add_argument(flag, dest=f.name, type={"int": int, "float": float, "str": str}[f.type],
+                               default=None, metavar=f.type.upper(), help=f"default {f.default!r}")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    base = load_config(args.config).to_dict() if args.config else Config().to_dict()
+    overrides = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name) is not None}
+    return from_dict({**base, **overrides})
+
+
+def cmd_prepare(args: argparse.Namespace) -> None:
+    from dcgan.data import PrepareOptions, prepare
+
+    prepare(args.src, args.out, PrepareOptions(args.size, args.crop, args.grayscale), split=args.split,
+            seed=args.seed, workers=args.workers)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    cfg = config_from_args(args)
+    if args.resume and not args.config and (args.run_dir / "config.json").exists():
+        saved = load_config(args.run_dir / "config.json").to_dict()
+        overrides = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name) is not None}
+        cfg = from_dict({**saved, **overrides})
+    from dcgan.training import train
+
+    result = train(cfg, args.data, args.run_dir, resume=args.resume, force=args.force)
+    print(f"step {result['step']}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items()
+                                                if isinstance(v, float)))
+    if result["interrupted"]:
+        sys.exit(130)
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from dcgan.bundle import export
+
+    print(export(args.run_dir, args.out, args.step, dtype=args.dtype))
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    from dcgan import sampling
+    from dcgan.bundle import load_generator
+
+    model = load_generator(args.model)
+    out = args.out
+    if args.mode == "grid":
+        path = sampling.grid(model, out, args.n, args.seed)
+    elif args.mode == "interpolate":
+        a, b = sampling.read_z(args.a, model)[0], sampling.read_z(args.b, model)[0]
+        path = sampling.interpolation(model, out, a, b, args.steps, args.method)
+    elif args.mode == "sweep":
+        dims = [int(d) for d in args.dims.split(",")]
+        path = sampling.dimension_sweep(model, out, sampling.read_z(args.z, model)[0], dims, args.steps)
+    elif args.mode == "gif":
+        path = sampling.gif_walk(model, out, sampling.read_z(args.keys, model), args.steps, args.method)
+    else:
+        a, b, c = (sampling.read_z(spec, model) for spec in (args.a, args.b, args.c))
+        path = sampling.vector_arithmetic(model, out, a, b, c)
+    print(path)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from dcgan.serving import run
+
+    run(args.model or [DEFAULT_MODEL], host=args.host, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dcgan", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prepare", help="images (folder or .tar) → uint8 cache with manifest")
+    p.add_argument("src", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--crop", choices=("center", "none"), default="center")
+    p.add_argument("--grayscale", action="store_true")
+    p.add_argument("--split", help="train,val,test fractions, e.g. 0.9,0.05,0.05")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split assignment")
+    p.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("train", help="train or resume a DCGAN on a prepared cache")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--run-dir", type=Path, required=True)
+    p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    p.add_argument("--force", action="store_true", help="use a run dir that holds another config / start over")
+    p.add_argument("--config", type=Path, help="base config JSON (e.g. a run's config.json)")
+    add_config_flags(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="write a generator-only bundle from a run")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
+    p.add_argument("--dtype", choices=("float16", "float32"), default="float16")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("sample", help="grids, interpolations, sweeps, GIFs, arithmetic")
+    p.add_argument("model", type=Path, nargs="?", default=DEFAULT_MODEL)
+    p.add_argument("mode", choices=("grid", "interpolate", "sweep", "gif", "arithmetic"))
+    p.add_argument("--out", type=Path, default=Path("samples"))
+    p.add_argument("--n", type=int, default=8, help="grid: N×N faces")
+    p.add_argument("--seed", type=int, default=0, help="grid: random seed")
+    p.add_argument("--a", default="1", help="seeds like '1,2' or a .npy/.json z file")
+    p.add_argument("--b", default="2")
+    p.add_argument("--c", default="3")
+    p.add_argument("--z", default="0", help="sweep: the base z")
+    p.add_argument("--dims", default="0,1,2,3", help="sweep: z dimensions to sweep")
+    p.add_argument("--keys", default="0,1,2,3", help="gif: key z vectors")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--method", choices=("linear", "spherical"), default="spherical")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("serve", help="the face studio: HTTP API and web page")
+    p.add_argument("--model", type=Path, action="append", help="model bundle (repeatable); default: shipped model")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ConfigError, DataError, ValueError) as exc:
+        print(f"dcgan {args.command}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""One flat configuration for a DCGAN run, saved as JSON with every run and every exported model."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+SIZES = (32, 64, 128)
+PRIORS = ("uniform", "normal")
+PRECISIONS = ("fp32", "bf16")
+# The range a person may dial in: the uniform prior's support, or ±3σ of the normal prior.
+Z_RANGES = {"uniform": (-1.0, 1.0), "normal": (-3.0, 3.0)}
+
+# Fields that define the generator and its z contract (kept in exported bundles).
+MODEL_FIELDS = ("image_size", "channels", "z_dim", "z_prior", "gf", "df")
+# Fields that may change when a run is resumed (schedule and side work only).
+RESUMABLE_FIELDS = ("steps", "epochs", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value, reported before any work starts."""
+
+
+@dataclass
+class Config:
+    """Everything that defines a DCGAN run (paper defaults, arXiv 1511.06434 section 3)."""
+
+    # model and z contract
+    image_size: int = 64
+    channels: int = 3
+    z_dim: int = 100
+    z_prior: str = "uniform"
+    gf: int = 64
+    df: int = 64
+    # optimisation
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    d_steps: int = 1
+    label_smoothing: float = 0.0
+    flip: bool = True
+    mixed_precision: str = "fp32"
+    seed: int = 0
+    # schedule and side work
+    steps: int = 0
+    epochs: float = 0.0
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    log_every: int = 50
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ConfigError with a readable message for the first invalid value."""
+        def need(ok: bool, message: str) -> None:
+            if not ok:
+                raise ConfigError(message)
+
+        for f in fields(self):
+            value = getattr(self, f.name)
+            expected = {"int": int, "float": (int, float), "str": str, "bool": bool}[f.type]
+            need(isinstance(value, expected) and not (f.type != "bool" and isinstance(value, bool)),
+                 f"{f.name} must be {f.type}, got {value!r}")
+            if f.type == "float":
+                need(math.isfinite(value), f"{f.name} must be finite, got {value!r}")
+        need(self.image_size in SIZES, f"image_size must be one of {SIZES}, got {self.image_size}")
+        need(self.channels in (1, 3), f"channels must be 1 or 3, got {self.channels}")
+        need(self.z_prior in PRIORS, f"z_prior must be one of {PRIORS}, got {self.z_prior!r}")
+        need(self.mixed_precision in PRECISIONS,
+             f"mixed_precision must be one of {PRECISIONS}, got {self.mixed_precision!r}")
+        for name in ("z_dim", "gf", "df", "batch_size", "d_steps", "sample_every", "checkpoint_every",
+                     "keep_checkpoints", "log_every"):
+            need(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("lr_g", "lr_d"):
+            need(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("beta1", "beta2"):
+            need(0 <= getattr(self, name) < 1, f"{name} must be in [0, 1), got {getattr(self, name)}")
+        need(0 <= self.label_smoothing < 0.5, f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        need(self.steps >= 0 and self.epochs >= 0, "steps and epochs must be >= 0")
+        need(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+
+    @property
+    def z_range(self) -> tuple[float, float]:
+        return Z_RANGES[self.z_prior]
+
+    def z_contract(self) -> dict[str, Any]:
+        """What z means for this model: read by training, sampling, the API and the page alike."""
+        low, high = self.z_range
+        return {"dim": self.z_dim, "prior": self.z_prior, "low": low, "high": high}
+
+    def model_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in MODEL_FIELDS}
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> Config:
+        return from_dict({**self.to_dict(), **changes})
+
+    def save(self, path: Path) -> None:
+        write_json_atomic(path, self.to_dict())
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    """Build a Config from a dict; unknown keys are an error, not silently ignored."""
+    known = {f.name for f in fields(Config)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown config field(s): {', '.join(unknown)}; known fields: {', '.join(sorted(known))}")
+    return Config(**data)
+
+
+def load(path: Path) -> Config:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"no config file at {path}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid JSON: {exc}") from None
+    return from_dict(data)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to a temp file beside `path` and rename it into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)

@@ -1,0 +1,224 @@
+"""The training loop: deterministic batches, side work in callbacks, atomic resumable checkpoints."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from dcgan import checkpoint
+from dcgan.config import RESUMABLE_FIELDS, Config, ConfigError
+from dcgan.config import load as load_config
+from dcgan.data import BatchSource, Cache
+from dcgan.images import make_grid, save_png, to_uint8
+from dcgan.model import DCGAN
+
+
+def set_precision(cfg: Config) -> None:
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if cfg.mixed_precision == "bf16" else "float32")
+
+
+def fixed_z(cfg: Config, n: int = 64) -> np.ndarray:
+    """The z of the sample grids: drawn once from the config's prior and seed."""
+    rng = np.random.default_rng([cfg.seed, 2024])
+    if cfg.z_prior == "uniform":
+        return rng.uniform(-1.0, 1.0, (n, cfg.z_dim)).astype(np.float32)
+    return rng.standard_normal((n, cfg.z_dim)).astype(np.float32)
+
+
+def check_run_dir(run_dir: Path, cfg: Config, resume: bool, force: bool) -> Config:
+    """Make the run dir's saved config and the requested one agree; returns the config to use."""
+    saved_path = run_dir / "config.json"
+    if not saved_path.exists():
+        if resume:
+            raise ConfigError(f"--resume given but {run_dir} holds no run (no config.json)")
+        return cfg
+    saved = load_config(saved_path)
+    differ = sorted(k for k, v in cfg.to_dict().items()
+                    if k not in RESUMABLE_FIELDS and saved.to_dict()[k] != v)
+    if differ and not force:
+        details = ", ".join(f"{k}: run has {saved.to_dict()[k]!r}, asked {cfg.to_dict()[k]!r}" for k in differ)
+        raise ConfigError(f"run dir {run_dir} belongs to a different config ({details}); "
+                          "use another --run-dir, or --force to start over there")
+    latest = checkpoint.list_checkpoints(run_dir / "checkpoints")
+    if latest and not resume and not force:
+        raise ConfigError(f"run dir {run_dir} already has checkpoints up to step {latest[-1][0]}; "
+                          "pass --resume to continue it or --force to start over")
+    if force and not resume:
+        for _, path in latest:
+            path.unlink()
+    return cfg
+
+
+class GracefulStop:
+    """Turns SIGINT / SIGTERM into a flag so the loop can checkpoint before exiting."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def __enter__(self) -> GracefulStop:
+        self._previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def _handle(self, signum: int, _frame) -> None:
+        self.signal = signum
+
+    def __exit__(self, *_exc) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """tqdm bar with losses, D(x), D(G(z)) and images/s."""
+
+    def __init__(self, total: int, initial: int, batch_size: int, enabled: bool = True) -> None:
+        super().__init__()
+        self.bar = tqdm(total=total, initial=initial, desc="train", unit="step", disable=not enabled,
+                        dynamic_ncols=True)
+        self.batch_size = batch_size
+        self.last = time.perf_counter()
+        self.rate = 0.0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        now = time.perf_counter()
+        rate = self.batch_size / max(now - self.last, 1e-9)
+        self.rate = rate if self.rate == 0 else 0.9 * self.rate + 0.1 * rate
+        self.last = now
+        self.bar.update(1)
+        self.bar.set_postfix(d=f"{logs['d_loss']:.3f}", g=f"{logs['g_loss']:.3f}", Dx=f"{logs['d_real']:.2f}",
+                             DGz=f"{logs['d_fake']:.2f}", img_s=f"{self.rate:.0f}", refresh=False)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.bar.close()
+
+
+class ScalarLogger(keras.callbacks.Callback):
+    """Losses every `every` steps to TensorBoard and to metrics.jsonl."""
+
+    def __init__(self, run_dir: Path, every: int, writer: tf.summary.SummaryWriter) -> None:
+        super().__init__()
+        self.path, self.every, self.writer = run_dir / "metrics.jsonl", every, writer
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if batch % self.every:
+            return
+        with self.writer.as_default(step=batch):
+            for key, value in logs.items():
+                tf.summary.scalar(key, value)
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps({"step": batch, **{k: round(float(v), 5) for k, v in logs.items()}}) + "\n")
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """A grid of G(fixed z) every `every` steps, as PNG and in TensorBoard."""
+
+    def __init__(self, gan: DCGAN, run_dir: Path, every: int, writer: tf.summary.SummaryWriter) -> None:
+        super().__init__()
+        self.gan, self.every, self.writer = gan, every, writer
+        self.folder = run_dir / "samples"
+        self.z = fixed_z(gan.cfg)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        np.save(self.folder / "z.npy", self.z)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if batch % self.every == 0:
+            self.write(batch)
+
+    def write(self, step: int) -> None:
+        images = to_uint8(self.gan.generator(self.z, training=False))
+        grid = make_grid(images)
+        save_png(grid, self.folder / f"step_{step:09d}.png")
+        with self.writer.as_default(step=step):
+            tf.summary.image("samples", grid[None], max_outputs=1)
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Atomic checkpoint every `every` steps, keeping the last `keep`."""
+
+    def __init__(self, gan: DCGAN, run_dir: Path, every: int, keep: int, meta: dict) -> None:
+        super().__init__()
+        self.gan, self.every, self.keep, self.meta = gan, every, keep, meta
+        self.folder = run_dir / "checkpoints"
+        self.started = time.perf_counter()
+        self.base_seconds = meta.get("train_seconds", 0.0)
+        self.last_step = -1
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if batch % self.every == 0:
+            self.save(batch)
+
+    def save(self, step: int) -> None:
+        if step == self.last_step:
+            return
+        seconds = self.base_seconds + time.perf_counter() - self.started
+        meta = {**self.meta, "images_seen": step * self.gan.cfg.batch_size, "train_seconds": round(seconds, 1)}
+        checkpoint.save(self.folder, step, self.gan.state_variables(), meta, keep=self.keep)
+        self.last_step = step
+
+
+def total_steps(cfg: Config, steps_per_epoch: int) -> int:
+    if cfg.steps:
+        return cfg.steps
+    if cfg.epochs:
+        return math.ceil(cfg.epochs * steps_per_epoch)
+    raise ConfigError("say how long to train: --steps N or --epochs N")
+
+
+def train(cfg: Config, data: Path, run_dir: Path, resume: bool = False, force: bool = False,
+          progress: bool = True) -> dict:
+    """Train (or resume) a run; returns the final logs with the step reached."""
+    run_dir = Path(run_dir)
+    cache = Cache.open(data)
+    cache.check_shape(cfg.image_size, cfg.channels)
+    source = BatchSource(cache.images, cfg.batch_size * cfg.d_steps, cfg.seed, cfg.flip)
+    steps = total_steps(cfg, source.steps_per_epoch)
+    cfg = check_run_dir(run_dir, cfg, resume, force)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg.save(run_dir / "config.json")
+
+    set_precision(cfg)
+    gan = DCGAN(cfg)
+    start, meta = 0, {}
+    if resume and checkpoint.list_checkpoints(run_dir / "checkpoints"):
+        meta = checkpoint.restore(checkpoint.resolve(run_dir / "checkpoints"), gan.state_variables())
+        start = meta["step"]
+    meta = {"data": str(Path(data).resolve()), "data_count": len(cache.images),
+            "data_fingerprint": cache.manifest.get("fingerprint"), "config": cfg.to_dict(),
+            "train_seconds": meta.get("train_seconds", 0.0)}
+    writer = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
+    saver = Checkpointer(gan, run_dir, cfg.checkpoint_every, cfg.keep_checkpoints, meta)
+    sampler = SampleGrid(gan, run_dir, cfg.sample_every, writer)
+    callbacks = [ProgressBar(steps, start, cfg.batch_size, progress),
+                 ScalarLogger(run_dir, cfg.log_every, writer), sampler, saver]
+    logs: dict = {}
+    step = start
+    with GracefulStop() as stop, ThreadPoolExecutor(1) as loader:
+        upcoming = loader.submit(source.batch, step)
+        while step < steps and stop.signal is None:
+            images = upcoming.result()
+            if step + 1 < steps:
+                upcoming = loader.submit(source.batch, step + 1)
+            logs = {k: float(v) for k, v in gan.train_step((tf.constant(images), tf.constant(step, tf.int64))).items()}
+            if not all(math.isfinite(v) for v in logs.values()):
+                raise FloatingPointError(f"non-finite loss at step {step + 1}: {logs}; "
+                                         f"the last checkpoint (step {saver.last_step}) is kept")
+            step += 1
+            for callback in callbacks:
+                callback.on_train_batch_end(step, logs)
+    saver.save(step)
+    if step > start and step % cfg.sample_every:
+        sampler.write(step)
+    for callback in callbacks:
+        callback.on_train_end(logs)
+    writer.flush()
+    if stop.signal is not None:
+        tqdm.write(f"stopped by signal {stop.signal} at step {step}; checkpoint written, resume with --resume")
+    return {**logs, "step": step, "interrupted": stop.signal is not None}
