@@ -20,7 +20,9 @@ WEIGHTS_FILE = "generator.npz"
 BUNDLE_FILE = "model.json"
 
 
-def export(run_dir: Path, out: Path, step: int | None = None, dtype: str = "float16", extra: dict | None = None) -> Path:
+def export(
+    run_dir: Path, out: Path, step: int | None = None, dtype: str = "float16", extra: dict | None = None
+) -> Path:
     """Write MODEL_DIR/model.json (config, z contract, provenance) and generator.npz (weights, no pickle)."""
     run_dir, out = Path(run_dir), Path(out)
     cfg = load_config(run_dir / "config.json")
@@ -32,17 +34,26 @@ def export(run_dir: Path, out: Path, step: int | None = None, dtype: str = "floa
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    np.savez(tmp / WEIGHTS_FILE, **{v.path: a.astype(dtype) for v, a in zip(generator.variables, saved["generator"])})
+    np.savez(
+        tmp / WEIGHTS_FILE,
+        **{v.path: a.astype(dtype) for v, a in zip(generator.variables, saved["generator"], strict=True)},
+    )
     info = {
         "format": 1,
         "config": cfg.model_dict(),
         "z": cfg.z_contract(),
         "weights_dtype": dtype,
         "provenance": {
-            "step": meta["step"], "images_seen": meta.get("images_seen"), "train_seconds": meta.get("train_seconds"),
-            "data": meta.get("data"), "data_count": meta.get("data_count"), "train_config": cfg.to_dict(),
-            "checkpoint": str(path.resolve()), "exported": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "dcgan_version": __version__, **(extra or {}),
+            "step": meta["step"],
+            "images_seen": meta.get("images_seen"),
+            "train_seconds": meta.get("train_seconds"),
+            "data": meta.get("data"),
+            "data_count": meta.get("data_count"),
+            "train_config": cfg.to_dict(),
+            "checkpoint": str(path.resolve()),
+            "exported": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "dcgan_version": __version__,
+            **(extra or {}),
         },
     }
     write_json_atomic(tmp / BUNDLE_FILE, info)
@@ -60,8 +71,10 @@ class FaceGenerator:
         try:
             self.info = json.loads((model_dir / BUNDLE_FILE).read_text())
         except FileNotFoundError:
-            raise ConfigError(f"{model_dir} is not a model bundle (no {BUNDLE_FILE}); "
-                              "make one with `dcgan export RUN_DIR --out MODEL_DIR`") from None
+            raise ConfigError(
+                f"{model_dir} is not a model bundle (no {BUNDLE_FILE}); "
+                "make one with `dcgan export RUN_DIR --out MODEL_DIR`"
+            ) from None
         self.model_dir = model_dir
         self.config = Config(**{k: self.info["config"][k] for k in MODEL_FIELDS})
         self.z_contract = self.config.z_contract()
@@ -71,8 +84,11 @@ class FaceGenerator:
                 if variable.path not in weights:
                     raise ConfigError(f"{model_dir / WEIGHTS_FILE} lacks weights for {variable.path}")
                 variable.assign(weights[variable.path].astype(np.float32))
-        self._run = tf.function(lambda z: self.generator(z, training=False), reduce_retracing=True,
-                                input_signature=[tf.TensorSpec([None, self.config.z_dim], tf.float32)])
+        self._run = tf.function(
+            lambda z: self.generator(z, training=False),
+            reduce_retracing=True,
+            input_signature=[tf.TensorSpec([None, self.config.z_dim], tf.float32)],
+        )
 
     @property
     def z_dim(self) -> int:

@@ -25,8 +25,7 @@ def list_checkpoints(directory: Path) -> list[tuple[int, Path]]:
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    found = [(int(m.group(1)), directory / name) for name in os.listdir(directory)
-             if (m := CHECKPOINT_RE.match(name))]
+    found = [(int(m.group(1)), directory / name) for name in os.listdir(directory) if (m := CHECKPOINT_RE.match(name))]
     return sorted(found)
 
 
@@ -56,7 +55,9 @@ def read(path: Path) -> tuple[dict[str, list[np.ndarray]], dict]:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(bytes(data["meta"]).decode())
             groups: dict[str, list[np.ndarray]] = {}
-            for key in sorted((k for k in data.files if k != "meta"), key=lambda k: (k.split("/")[0], int(k.split("/")[1]))):
+            for key in sorted(
+                (k for k in data.files if k != "meta"), key=lambda k: (k.split("/")[0], int(k.split("/")[1]))
+            ):
                 groups.setdefault(key.split("/")[0], []).append(data[key])
     except (OSError, ValueError, KeyError) as exc:
         raise CheckpointError(f"checkpoint {path} is unreadable: {exc}") from None
@@ -69,11 +70,15 @@ def restore(path: Path, variables: dict[str, list], groups: tuple[str, ...] | No
     for group in groups or tuple(variables):
         targets, arrays = variables[group], saved.get(group, [])
         if len(targets) != len(arrays):
-            raise CheckpointError(f"checkpoint {path} has {len(arrays)} {group} variables, the model has {len(targets)}")
-        for variable, array in zip(targets, arrays):
+            raise CheckpointError(
+                f"checkpoint {path} has {len(arrays)} {group} variables, the model has {len(targets)}"
+            )
+        for variable, array in zip(targets, arrays, strict=True):
             if tuple(variable.shape) != array.shape:
-                raise CheckpointError(f"checkpoint {path}: {group} variable {variable.path} has shape "
-                                      f"{tuple(variable.shape)}, saved {array.shape}")
+                raise CheckpointError(
+                    f"checkpoint {path}: {group} variable {variable.path} has shape "
+                    f"{tuple(variable.shape)}, saved {array.shape}"
+                )
             variable.assign(array)
     return meta
 

@@ -22,8 +22,14 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         if f.type == "bool":
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None)
         else:
-            group.add_argument(flag, dest=f.name, type={"int": int, "float": float, "str": str}[f.type],
-                               default=None, metavar=f.type.upper(), help=f"default {f.default!r}")
+            group.add_argument(
+                flag,
+                dest=f.name,
+                type={"int": int, "float": float, "str": str}[f.type],
+                default=None,
+                metavar=f.type.upper(),
+                help=f"default {f.default!r}",
+            )
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -35,8 +41,14 @@ def config_from_args(args: argparse.Namespace) -> Config:
 def cmd_prepare(args: argparse.Namespace) -> None:
     from dcgan.data import PrepareOptions, prepare
 
-    prepare(args.src, args.out, PrepareOptions(args.size, args.crop, args.grayscale), split=args.split,
-            seed=args.seed, workers=args.workers)
+    prepare(
+        args.src,
+        args.out,
+        PrepareOptions(args.size, args.crop, args.grayscale),
+        split=args.split,
+        seed=args.seed,
+        workers=args.workers,
+    )
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -48,8 +60,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     from dcgan.training import train
 
     result = train(cfg, args.data, args.run_dir, resume=args.resume, force=args.force)
-    print(f"step {result['step']}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items()
-                                                if isinstance(v, float)))
+    print(f"step {result['step']}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items() if isinstance(v, float)))
     if result["interrupted"]:
         sys.exit(130)
 
@@ -85,7 +96,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     from dcgan.serving import run
 
-    run(args.model or [DEFAULT_MODEL], host=args.host, port=args.port)
+    run(args.model or [DEFAULT_MODEL], host=args.host, port=args.port, cors_origins=args.cors)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, action="append", help="model bundle (repeatable); default: shipped model")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--cors", action="append", metavar="ORIGIN", help="allow this browser origin (CORS is closed by default)"
+    )
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -60,6 +60,7 @@ class Config:
 
     def validate(self) -> None:
         """Raise ConfigError with a readable message for the first invalid value."""
+
         def need(ok: bool, message: str) -> None:
             if not ok:
                 raise ConfigError(message)
@@ -67,17 +68,30 @@ class Config:
         for f in fields(self):
             value = getattr(self, f.name)
             expected = {"int": int, "float": (int, float), "str": str, "bool": bool}[f.type]
-            need(isinstance(value, expected) and not (f.type != "bool" and isinstance(value, bool)),
-                 f"{f.name} must be {f.type}, got {value!r}")
+            need(
+                isinstance(value, expected) and not (f.type != "bool" and isinstance(value, bool)),
+                f"{f.name} must be {f.type}, got {value!r}",
+            )
             if f.type == "float":
                 need(math.isfinite(value), f"{f.name} must be finite, got {value!r}")
         need(self.image_size in SIZES, f"image_size must be one of {SIZES}, got {self.image_size}")
         need(self.channels in (1, 3), f"channels must be 1 or 3, got {self.channels}")
         need(self.z_prior in PRIORS, f"z_prior must be one of {PRIORS}, got {self.z_prior!r}")
-        need(self.mixed_precision in PRECISIONS,
-             f"mixed_precision must be one of {PRECISIONS}, got {self.mixed_precision!r}")
-        for name in ("z_dim", "gf", "df", "batch_size", "d_steps", "sample_every", "checkpoint_every",
-                     "keep_checkpoints", "log_every"):
+        need(
+            self.mixed_precision in PRECISIONS,
+            f"mixed_precision must be one of {PRECISIONS}, got {self.mixed_precision!r}",
+        )
+        for name in (
+            "z_dim",
+            "gf",
+            "df",
+            "batch_size",
+            "d_steps",
+            "sample_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "log_every",
+        ):
             need(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("lr_g", "lr_d"):
             need(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")

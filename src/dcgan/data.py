@@ -110,8 +110,9 @@ def _decode_job(job: tuple[str, bytes, PrepareOptions]) -> tuple[str, np.ndarray
         return name, None, str(exc)
 
 
-def decode_all(items: Iterator[tuple[str, bytes]], opts: PrepareOptions, workers: int | None = None,
-               chunk: int = 1024) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
+def decode_all(
+    items: Iterator[tuple[str, bytes]], opts: PrepareOptions, workers: int | None = None, chunk: int = 1024
+) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
     """Decode (name, bytes) pairs on every core, in order, holding at most `chunk` files in memory."""
     context = multiprocessing.get_context("spawn")  # safe even when TensorFlow is already loaded
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=context) as pool:
@@ -124,7 +125,7 @@ def split_of(name: str, fractions: tuple[float, float, float], seed: int) -> str
     digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
     u = int.from_bytes(digest[:8], "big") / 2**64
     edge = 0.0
-    for split, fraction in zip(SPLIT_NAMES, fractions):
+    for split, fraction in zip(SPLIT_NAMES, fractions, strict=True):
         edge += fraction
         if u < edge:
             return split
@@ -146,8 +147,15 @@ def fingerprint(src: Path, entries: list[tuple[str, int, int]], opts: PrepareOpt
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def prepare(src: Path, out: Path, opts: PrepareOptions, split: str | None = None, seed: int = 0,
-            workers: int | None = None, progress: bool = True) -> dict:
+def prepare(
+    src: Path,
+    out: Path,
+    opts: PrepareOptions,
+    split: str | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+    progress: bool = True,
+) -> dict:
     """Build the cache at `out` (or `out/{train,val,test}` with `split`); a no-op if up to date.
 
     Returns the top-level manifest. Unreadable files are skipped and counted by reason.
@@ -178,8 +186,9 @@ def prepare(src: Path, out: Path, opts: PrepareOptions, split: str | None = None
         n = sum(1 for v in assignment.values() if v == group)
         folder = tmp if group == "all" else tmp / group
         folder.mkdir(exist_ok=True)
-        arrays[group] = np.lib.format.open_memmap(folder / "images.npy", mode="w+", dtype=np.uint8,
-                                                  shape=(n, opts.size, opts.size, channels))
+        arrays[group] = np.lib.format.open_memmap(
+            folder / "images.npy", mode="w+", dtype=np.uint8, shape=(n, opts.size, opts.size, channels)
+        )
         counts[group] = 0
     files: dict[str, list[str]] = {g: [] for g in groups}
     skipped: list[dict] = [{"file": n, "reason": "not an image file (by extension)"} for n in not_images]
@@ -193,28 +202,43 @@ def prepare(src: Path, out: Path, opts: PrepareOptions, split: str | None = None
         counts[group] += 1
         files[group].append(name)
 
-    base = {"source": str(src.resolve()), "size": opts.size, "channels": channels, "crop": opts.crop,
-            "format": CACHE_FORMAT}
+    base = {
+        "source": str(src.resolve()),
+        "size": opts.size,
+        "channels": channels,
+        "crop": opts.crop,
+        "format": CACHE_FORMAT,
+    }
     for group in groups:
         arrays[group].flush()
         del arrays[group]
         folder = tmp if group == "all" else tmp / group
         _truncate(folder / "images.npy", counts[group])
-        write_json_atomic(folder / "manifest.json", {**base, "split": group, "count": counts[group],
-                                                     "files": files[group]})
+        write_json_atomic(
+            folder / "manifest.json", {**base, "split": group, "count": counts[group], "files": files[group]}
+        )
     reasons = Counter(_reason_kind(s["reason"]) for s in skipped)
-    manifest = {**base, "fingerprint": key, "split": split, "split_seed": seed,
-                "count": sum(counts.values()), "counts": counts, "skipped_count": len(skipped),
-                "skipped_by_reason": dict(reasons), "skipped": skipped}
-    if fractions:
-        write_json_atomic(tmp / "manifest.json", manifest)
-    else:
-        write_json_atomic(tmp / "manifest.json", {**manifest, "files": files["all"]})
+    manifest = {
+        **base,
+        "fingerprint": key,
+        "split": split,
+        "split_seed": seed,
+        "count": sum(counts.values()),
+        "counts": counts,
+        "skipped_count": len(skipped),
+        "skipped_by_reason": dict(reasons),
+        "skipped": skipped,
+    }
+    if not fractions:
+        manifest["files"] = files["all"]
+    write_json_atomic(tmp / "manifest.json", manifest)
     if out.exists():
         shutil.rmtree(out)
     tmp.replace(out)
-    print_(f"wrote {manifest['count']} images to {out} ({counts}); skipped {len(skipped)}"
-           + (f": {dict(reasons)}" if skipped else ""))
+    print_(
+        f"wrote {manifest['count']} images to {out} ({counts}); skipped {len(skipped)}"
+        + (f": {dict(reasons)}" if skipped else "")
+    )
     return manifest
 
 
@@ -227,8 +251,9 @@ def _truncate(path: Path, count: int) -> None:
     array = np.load(path, mmap_mode="r")
     if count == len(array):
         return
-    fixed = np.lib.format.open_memmap(path.with_suffix(".trim.npy"), mode="w+", dtype=np.uint8,
-                                      shape=(count, *array.shape[1:]))
+    fixed = np.lib.format.open_memmap(
+        path.with_suffix(".trim.npy"), mode="w+", dtype=np.uint8, shape=(count, *array.shape[1:])
+    )
     fixed[:] = array[:count]
     fixed.flush()
     del fixed, array
@@ -250,8 +275,9 @@ class Cache:
             hint = ""
             if (path / "train" / "images.npy").exists():
                 hint = f"; this is a split cache, use {path / 'train'}"
-            raise DataError(f"no prepared cache at {path} (missing images.npy){hint}; "
-                            f"run `dcgan prepare SRC --out {path}` first")
+            raise DataError(
+                f"no prepared cache at {path} (missing images.npy){hint}; run `dcgan prepare SRC --out {path}` first"
+            )
         images = np.load(path / "images.npy", mmap_mode="r", allow_pickle=False)
         manifest_path = path / "manifest.json"
         manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
@@ -264,9 +290,12 @@ class Cache:
     def check_shape(self, size: int, channels: int) -> None:
         _, h, w, c = self.images.shape
         if (h, w, c) != (size, size, channels):
-            raise DataError(f"cache {self.path} holds {h}×{w}×{c} images but the model expects "
-                            f"{size}×{size}×{channels}; re-run prepare with --size {size}"
-                            + (" --grayscale" if channels == 1 else "") + " or change the model config")
+            raise DataError(
+                f"cache {self.path} holds {h}×{w}×{c} images but the model expects "
+                f"{size}×{size}×{channels}; re-run prepare with --size {size}"
+                + (" --grayscale" if channels == 1 else "")
+                + " or change the model config"
+            )
 
 
 class BatchSource:
@@ -288,7 +317,7 @@ class BatchSource:
         if epoch != self._perm_epoch:
             self._perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.images))
             self._perm_epoch = epoch
-        index = np.sort(self._perm[offset * self.batch_size:(offset + 1) * self.batch_size])
+        index = np.sort(self._perm[offset * self.batch_size : (offset + 1) * self.batch_size])
         batch = self.images[index]
         if self.flip:
             mask = np.random.default_rng([self.seed, epoch, offset, 1]).random(len(batch)) < 0.5

@@ -42,12 +42,14 @@ def build_generator(cfg: Config) -> keras.Model:
     x = batch_norm("project_bn")(x)
     x = layers.ReLU()(x)
     for i, width in enumerate(widths[1:], start=1):
-        x = layers.Conv2DTranspose(width, 5, strides=2, padding="same", use_bias=False,
-                                   kernel_initializer=conv_init(), name=f"deconv{i}")(x)
+        x = layers.Conv2DTranspose(
+            width, 5, strides=2, padding="same", use_bias=False, kernel_initializer=conv_init(), name=f"deconv{i}"
+        )(x)
         x = batch_norm(f"deconv{i}_bn")(x)
         x = layers.ReLU()(x)
-    x = layers.Conv2DTranspose(cfg.channels, 5, strides=2, padding="same",
-                               kernel_initializer=conv_init(), name=f"deconv{n}")(x)
+    x = layers.Conv2DTranspose(
+        cfg.channels, 5, strides=2, padding="same", kernel_initializer=conv_init(), name=f"deconv{n}"
+    )(x)
     image = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(z, image, name="generator")
 
@@ -58,8 +60,15 @@ def build_discriminator(cfg: Config) -> keras.Model:
     image = keras.Input(shape=(cfg.image_size, cfg.image_size, cfg.channels), name="image")
     x = image
     for i in range(n):
-        x = layers.Conv2D(cfg.df * 2**i, 5, strides=2, padding="same", use_bias=i == 0,
-                          kernel_initializer=conv_init(), name=f"conv{i + 1}")(x)
+        x = layers.Conv2D(
+            cfg.df * 2**i,
+            5,
+            strides=2,
+            padding="same",
+            use_bias=i == 0,
+            kernel_initializer=conv_init(),
+            name=f"conv{i + 1}",
+        )(x)
         if i > 0:
             x = batch_norm(f"conv{i + 1}_bn")(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
@@ -101,12 +110,16 @@ class DCGAN(keras.Model):
             fake = self.generator(z, training=True)
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(fake, training=True)
-            d_loss = (self.bce(tf.fill(tf.shape(real_logits), real_label), real_logits)
-                      + self.bce(tf.zeros_like(fake_logits), fake_logits))
+            d_loss = self.bce(tf.fill(tf.shape(real_logits), real_label), real_logits) + self.bce(
+                tf.zeros_like(fake_logits), fake_logits
+            )
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
-        return {"d_loss": d_loss, "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
-                "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
+        return {
+            "d_loss": d_loss,
+            "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
+            "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
+        }
 
     def _g_step(self, batch: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         z = sample_z(self.cfg, batch, seed)
@@ -114,7 +127,7 @@ class DCGAN(keras.Model):
             fake_logits = self.discriminator(self.generator(z, training=True), training=True)
             g_loss = self.bce(tf.ones_like(fake_logits), fake_logits)  # non-saturating: max log D(G(z))
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         return g_loss
 
     @tf.function(reduce_retracing=True)

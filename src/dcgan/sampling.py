@@ -34,7 +34,9 @@ def interpolate(a: np.ndarray, b: np.ndarray, steps: int, method: str = "linear"
     if method not in ("linear", "spherical"):
         raise ValueError(f"method must be 'linear' or 'spherical', got {method!r}")
     t = np.linspace(0.0, 1.0, steps)
-    return (slerp if method == "spherical" else lerp)(np.asarray(a, np.float64), np.asarray(b, np.float64), t).astype(np.float32)
+    return (slerp if method == "spherical" else lerp)(np.asarray(a, np.float64), np.asarray(b, np.float64), t).astype(
+        np.float32
+    )
 
 
 def sweep(base: np.ndarray, dim: int, low: float, high: float, steps: int) -> np.ndarray:
@@ -78,8 +80,9 @@ def grid(model: FaceGenerator, out: Path, n: int = 8, seed: int = 0) -> Path:
     return write_outputs(out, "grid", make_grid(model.generate(z), cols=n), z, {"mode": "grid", "seed": seed})
 
 
-def interpolation(model: FaceGenerator, out: Path, a: np.ndarray, b: np.ndarray, steps: int = 10,
-                  method: str = "linear") -> Path:
+def interpolation(
+    model: FaceGenerator, out: Path, a: np.ndarray, b: np.ndarray, steps: int = 10, method: str = "linear"
+) -> Path:
     z = interpolate(a, b, steps, method)
     picture = make_grid(model.generate(z), cols=steps)
     return write_outputs(out, f"interpolate_{method}", picture, z, {"mode": "interpolate", "method": method})
@@ -92,15 +95,23 @@ def dimension_sweep(model: FaceGenerator, out: Path, base: np.ndarray, dims: lis
     return write_outputs(out, "sweep", picture, z, {"mode": "sweep", "dims": dims, "low": low, "high": high})
 
 
-def gif_walk(model: FaceGenerator, out: Path, keys: np.ndarray, steps: int = 16, method: str = "spherical",
-             scale: int = 4, frame_ms: int = 60) -> Path:
+def gif_walk(
+    model: FaceGenerator,
+    out: Path,
+    keys: np.ndarray,
+    steps: int = 16,
+    method: str = "spherical",
+    scale: int = 4,
+    frame_ms: int = 60,
+) -> Path:
     """An animated GIF through the key z vectors and back to the first (a seamless loop)."""
     if len(keys) < 2:
         raise ValueError("a GIF walk needs at least two key z vectors")
     loop = np.concatenate([keys, keys[:1]])
     z = np.concatenate([interpolate(loop[i], loop[i + 1], steps + 1, method)[:-1] for i in range(len(keys))])
-    frames = [to_pil(image).resize((image.shape[1] * scale,) * 2, Image.Resampling.LANCZOS)
-              for image in model.generate(z)]
+    frames = [
+        to_pil(image).resize((image.shape[1] * scale,) * 2, Image.Resampling.LANCZOS) for image in model.generate(z)
+    ]
     out.mkdir(parents=True, exist_ok=True)
     path = out / "walk.gif"
     tmp = out / ".walk.gif.tmp"
@@ -116,6 +127,16 @@ def vector_arithmetic(model: FaceGenerator, out: Path, a: np.ndarray, b: np.ndar
     result = arithmetic(a, b, c)
     z = np.stack([a.mean(0), b.mean(0), c.mean(0), result]).astype(np.float32)
     picture = make_grid(model.generate(z), cols=4)
-    return write_outputs(out, "arithmetic", picture, z,
-                         {"mode": "arithmetic", "rows": ["mean A", "mean B", "mean C", "A - B + C"],
-                          "a": a.tolist(), "b": b.tolist(), "c": c.tolist()})
+    return write_outputs(
+        out,
+        "arithmetic",
+        picture,
+        z,
+        {
+            "mode": "arithmetic",
+            "rows": ["mean A", "mean B", "mean C", "A - B + C"],
+            "a": a.tolist(),
+            "b": b.tolist(),
+            "c": c.tolist(),
+        },
+    )

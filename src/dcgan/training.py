@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import signal
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,16 +43,19 @@ def check_run_dir(run_dir: Path, cfg: Config, resume: bool, force: bool) -> Conf
             raise ConfigError(f"--resume given but {run_dir} holds no run (no config.json)")
         return cfg
     saved = load_config(saved_path)
-    differ = sorted(k for k, v in cfg.to_dict().items()
-                    if k not in RESUMABLE_FIELDS and saved.to_dict()[k] != v)
+    differ = sorted(k for k, v in cfg.to_dict().items() if k not in RESUMABLE_FIELDS and saved.to_dict()[k] != v)
     if differ and not force:
         details = ", ".join(f"{k}: run has {saved.to_dict()[k]!r}, asked {cfg.to_dict()[k]!r}" for k in differ)
-        raise ConfigError(f"run dir {run_dir} belongs to a different config ({details}); "
-                          "use another --run-dir, or --force to start over there")
+        raise ConfigError(
+            f"run dir {run_dir} belongs to a different config ({details}); "
+            "use another --run-dir, or --force to start over there"
+        )
     latest = checkpoint.list_checkpoints(run_dir / "checkpoints")
     if latest and not resume and not force:
-        raise ConfigError(f"run dir {run_dir} already has checkpoints up to step {latest[-1][0]}; "
-                          "pass --resume to continue it or --force to start over")
+        raise ConfigError(
+            f"run dir {run_dir} already has checkpoints up to step {latest[-1][0]}; "
+            "pass --resume to continue it or --force to start over"
+        )
     if force and not resume:
         for _, path in latest:
             path.unlink()
@@ -81,8 +85,9 @@ class ProgressBar(keras.callbacks.Callback):
 
     def __init__(self, total: int, initial: int, batch_size: int, enabled: bool = True) -> None:
         super().__init__()
-        self.bar = tqdm(total=total, initial=initial, desc="train", unit="step", disable=not enabled,
-                        dynamic_ncols=True)
+        self.bar = tqdm(
+            total=total, initial=initial, desc="train", unit="step", disable=not enabled, dynamic_ncols=True
+        )
         self.batch_size = batch_size
         self.last = time.perf_counter()
         self.rate = 0.0
@@ -93,8 +98,14 @@ class ProgressBar(keras.callbacks.Callback):
         self.rate = rate if self.rate == 0 else 0.9 * self.rate + 0.1 * rate
         self.last = now
         self.bar.update(1)
-        self.bar.set_postfix(d=f"{logs['d_loss']:.3f}", g=f"{logs['g_loss']:.3f}", Dx=f"{logs['d_real']:.2f}",
-                             DGz=f"{logs['d_fake']:.2f}", img_s=f"{self.rate:.0f}", refresh=False)
+        self.bar.set_postfix(
+            d=f"{logs['d_loss']:.3f}",
+            g=f"{logs['g_loss']:.3f}",
+            Dx=f"{logs['d_real']:.2f}",
+            DGz=f"{logs['d_fake']:.2f}",
+            img_s=f"{self.rate:.0f}",
+            refresh=False,
+        )
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self.bar.close()
@@ -172,8 +183,9 @@ def total_steps(cfg: Config, steps_per_epoch: int) -> int:
     raise ConfigError("say how long to train: --steps N or --epochs N")
 
 
-def train(cfg: Config, data: Path, run_dir: Path, resume: bool = False, force: bool = False,
-          progress: bool = True) -> dict:
+def train(
+    cfg: Config, data: Path, run_dir: Path, resume: bool = False, force: bool = False, progress: bool = True
+) -> dict:
     """Train (or resume) a run; returns the final logs with the step reached."""
     run_dir = Path(run_dir)
     cache = Cache.open(data)
@@ -185,19 +197,28 @@ def train(cfg: Config, data: Path, run_dir: Path, resume: bool = False, force: b
     cfg.save(run_dir / "config.json")
 
     set_precision(cfg)
+    keras.utils.set_random_seed(cfg.seed)  # the initial weights follow from the seed too
     gan = DCGAN(cfg)
     start, meta = 0, {}
     if resume and checkpoint.list_checkpoints(run_dir / "checkpoints"):
         meta = checkpoint.restore(checkpoint.resolve(run_dir / "checkpoints"), gan.state_variables())
         start = meta["step"]
-    meta = {"data": str(Path(data).resolve()), "data_count": len(cache.images),
-            "data_fingerprint": cache.manifest.get("fingerprint"), "config": cfg.to_dict(),
-            "train_seconds": meta.get("train_seconds", 0.0)}
+    meta = {
+        "data": str(Path(data).resolve()),
+        "data_count": len(cache.images),
+        "data_fingerprint": cache.manifest.get("fingerprint"),
+        "config": cfg.to_dict(),
+        "train_seconds": meta.get("train_seconds", 0.0),
+    }
     writer = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
     saver = Checkpointer(gan, run_dir, cfg.checkpoint_every, cfg.keep_checkpoints, meta)
     sampler = SampleGrid(gan, run_dir, cfg.sample_every, writer)
-    callbacks = [ProgressBar(steps, start, cfg.batch_size, progress),
-                 ScalarLogger(run_dir, cfg.log_every, writer), sampler, saver]
+    callbacks = [
+        ProgressBar(steps, start, cfg.batch_size, progress),
+        ScalarLogger(run_dir, cfg.log_every, writer),
+        sampler,
+        saver,
+    ]
     logs: dict = {}
     step = start
     with GracefulStop() as stop, ThreadPoolExecutor(1) as loader:
@@ -208,8 +229,9 @@ def train(cfg: Config, data: Path, run_dir: Path, resume: bool = False, force: b
                 upcoming = loader.submit(source.batch, step + 1)
             logs = {k: float(v) for k, v in gan.train_step((tf.constant(images), tf.constant(step, tf.int64))).items()}
             if not all(math.isfinite(v) for v in logs.values()):
-                raise FloatingPointError(f"non-finite loss at step {step + 1}: {logs}; "
-                                         f"the last checkpoint (step {saver.last_step}) is kept")
+                raise FloatingPointError(
+                    f"non-finite loss at step {step + 1}: {logs}; the last checkpoint (step {saver.last_step}) is kept"
+                )
             step += 1
             for callback in callbacks:
                 callback.on_train_batch_end(step, logs)
@@ -220,5 +242,7 @@ def train(cfg: Config, data: Path, run_dir: Path, resume: bool = False, force: b
         callback.on_train_end(logs)
     writer.flush()
     if stop.signal is not None:
-        tqdm.write(f"stopped by signal {stop.signal} at step {step}; checkpoint written, resume with --resume")
+        tqdm.write(
+            f"stopped by signal {stop.signal} at step {step}; checkpoint written, resume with --resume", file=sys.stderr
+        )
     return {**logs, "step": step, "interrupted": stop.signal is not None}

@@ -1,0 +1,290 @@
+"""The face studio's HTTP API (FastAPI) and the built Vue page, served together."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+
+from dcgan import sampling
+from dcgan.bundle import FaceGenerator, load_generator
+from dcgan.images import png_bytes
+
+WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+MAX_BATCH = 64
+MAX_BODY_BYTES = 1_000_000
+MAX_SIDE = 512
+
+Vector = list[float]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GenerateRequest(Strict):
+    model: str | None = None
+    z: Vector | list[Vector] = Field(description="one z vector, or a batch of them")
+    scale: int = Field(1, ge=1, le=8, description="upscale factor for download; output side at most 512 px")
+    resample: Literal["nearest", "lanczos"] = "nearest"
+    format: Literal["png", "json"] | None = Field(None, description="default: png for one z, json for a batch")
+
+
+class InterpolateRequest(Strict):
+    model: str | None = None
+    a: Vector
+    b: Vector
+    steps: int = Field(8, ge=2, le=MAX_BATCH)
+    method: Literal["linear", "spherical"] = "linear"
+
+
+class ArithmeticRequest(Strict):
+    model: str | None = None
+    a: list[Vector] = Field(min_length=1, max_length=MAX_BATCH)
+    b: list[Vector] = Field(min_length=1, max_length=MAX_BATCH)
+    c: list[Vector] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+@dataclass
+class MicroBatcher:
+    """Collects concurrent generate calls for a few ms and runs them as one generator call."""
+
+    model: FaceGenerator
+    executor: ThreadPoolExecutor
+    window_s: float = 0.003
+    max_batch: int = MAX_BATCH
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+
+    async def generate(self, z: np.ndarray) -> np.ndarray:
+        future = asyncio.get_running_loop().create_future()
+        await self.queue.put((z, future))
+        return await future
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            items = [await self.queue.get()]
+            size = len(items[0][0])
+            deadline = loop.time() + self.window_s
+            while size < self.max_batch and (timeout := deadline - loop.time()) > 0:
+                try:
+                    item = await asyncio.wait_for(self.queue.get(), timeout)
+                except TimeoutError:
+                    break
+                items.append(item)
+                size += len(item[0])
+            batch = np.concatenate([z for z, _ in items])
+            try:
+                images = await loop.run_in_executor(self.executor, self.model.generate, batch)
+            except Exception as exc:  # hand the failure to every waiting request
+                for _, future in items:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            start = 0
+            for z, future in items:
+                if not future.done():
+                    future.set_result(images[start : start + len(z)])
+                start += len(z)
+
+
+class Studio:
+    """The loaded models, their batchers and the request checks."""
+
+    def __init__(self, model_dirs: list[Path]) -> None:
+        if not model_dirs:
+            raise ValueError("no model to serve")
+        self.models: dict[str, FaceGenerator] = {}
+        for directory in model_dirs:
+            name = Path(directory).resolve().name
+            if name in self.models:
+                raise ValueError(f"two models are named {name!r}; give them different folder names")
+            self.models[name] = load_generator(directory)
+        self.default = next(iter(self.models))
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generator")
+        self.batchers = {name: MicroBatcher(m, self.executor) for name, m in self.models.items()}
+
+    def model(self, name: str | None) -> tuple[str, FaceGenerator]:
+        name = name or self.default
+        if name not in self.models:
+            raise HTTPException(404, f"unknown model {name!r}; loaded: {', '.join(self.models)}")
+        return name, self.models[name]
+
+    def check_z(self, model: FaceGenerator, z: list, what: str = "z") -> np.ndarray:
+        array = np.asarray(z, dtype=np.float64)
+        if array.ndim == 1:
+            array = array[None]
+        if array.ndim != 2 or array.shape[1] != model.z_dim:
+            raise HTTPException(
+                422, f"{what} must hold vectors of {model.z_dim} numbers, got shape {list(array.shape)}"
+            )
+        if len(array) > MAX_BATCH:
+            raise HTTPException(413, f"{what} holds {len(array)} vectors; at most {MAX_BATCH} per request")
+        if not np.all(np.isfinite(array)):
+            raise HTTPException(422, f"{what} contains NaN or infinite values")
+        low, high = model.z_contract["low"], model.z_contract["high"]
+        bad = np.argwhere((array < low) | (array > high))
+        if len(bad):
+            row, col = bad[0]
+            raise HTTPException(
+                422,
+                f"{what}[{row}][{col}] = {array[row, col]:g} is outside the prior's range "
+                f"[{low:g}, {high:g}] ({model.z_contract['prior']})",
+            )
+        return array.astype(np.float32)
+
+    def info(self) -> dict:
+        return {
+            "default": self.default,
+            "models": [
+                {
+                    "name": name,
+                    "z": m.z_contract,
+                    "image_size": m.config.image_size,
+                    "channels": m.config.channels,
+                    "provenance": m.info.get("provenance", {}),
+                }
+                for name, m in self.models.items()
+            ],
+        }
+
+
+def data_url(image: np.ndarray, scale: int = 1, resample: str = "nearest") -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image, scale, resample)).decode()
+
+
+def create_app(
+    model_dirs: list[Path], web_dir: Path | None = WEB_DIST, cors_origins: list[str] | None = None
+) -> FastAPI:
+    studio = Studio([Path(d) for d in model_dirs])
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        tasks = [asyncio.create_task(b.run()) for b in studio.batchers.values()]
+        for model in studio.models.values():  # trace the graph once before the first request
+            model.generate(model.sample_z(1, 0))
+        yield
+        for task in tasks:
+            task.cancel()
+        studio.executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(
+        title="dcgan face studio",
+        version="1",
+        lifespan=lifespan,
+        description="Turn DCGAN noise vectors z into faces. The z contract of each model is in /api/models.",
+    )
+    app.state.studio = studio
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET", "POST"], allow_headers=["content-type"]
+        )
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+        if request.method == "POST" and length is None:
+            return JSONResponse({"detail": "a Content-Length header is required"}, status_code=411)
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def readable_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        messages = []
+        for error in exc.errors()[:5]:
+            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+            messages.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "; ".join(messages)}, status_code=422)
+
+    async def faces(name: str, z: np.ndarray) -> np.ndarray:
+        return await studio.batchers[name].generate(z)
+
+    @app.get("/api/health")
+    async def health() -> dict:
+        return {"status": "ok", "models": list(studio.models)}
+
+    @app.get("/api/models")
+    async def models() -> dict:
+        return studio.info()
+
+    @app.post("/api/generate", responses={200: {"content": {"image/png": {}, "application/json": {}}}})
+    async def generate(body: GenerateRequest):
+        name, model = studio.model(body.model)
+        z = studio.check_z(model, body.z)
+        if model.config.image_size * body.scale > MAX_SIDE:
+            raise HTTPException(422, f"scale {body.scale} makes images over {MAX_SIDE} px")
+        single = not isinstance(body.z[0], list) if body.z else True
+        started = time.perf_counter()
+        images = await faces(name, z)
+        fmt = body.format or ("png" if single else "json")
+        if fmt == "png":
+            if len(images) != 1:
+                raise HTTPException(422, "format png returns one image: send a single z or use format json")
+            return Response(
+                png_bytes(images[0], body.scale, body.resample),
+                media_type="image/png",
+                headers={"X-Generate-Ms": f"{1000 * (time.perf_counter() - started):.1f}"},
+            )
+        return {"images": [data_url(i, body.scale, body.resample) for i in images], "z": z.tolist()}
+
+    @app.get("/api/random")
+    async def random(seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None, model: str | None = None) -> dict:
+        name, generator = studio.model(model)
+        seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
+        z = generator.sample_z(1, seed)
+        z = np.clip(z, generator.z_contract["low"], generator.z_contract["high"])
+        images = await faces(name, z)
+        return {"seed": seed, "model": name, "z": z[0].tolist(), "image": data_url(images[0])}
+
+    @app.post("/api/interpolate")
+    async def interpolate(body: InterpolateRequest) -> dict:
+        name, model = studio.model(body.model)
+        a, b = studio.check_z(model, body.a, "a")[0], studio.check_z(model, body.b, "b")[0]
+        z = sampling.interpolate(a, b, body.steps, body.method)
+        z = np.clip(z, model.z_contract["low"], model.z_contract["high"])  # slerp can bulge past the range
+        images = await faces(name, z)
+        return {"z": z.tolist(), "images": [data_url(i) for i in images]}
+
+    @app.post("/api/arithmetic")
+    async def arithmetic(body: ArithmeticRequest) -> dict:
+        name, model = studio.model(body.model)
+        a, b, c = (studio.check_z(model, v, k) for k, v in (("a", body.a), ("b", body.b), ("c", body.c)))
+        z = np.clip(sampling.arithmetic(a, b, c), model.z_contract["low"], model.z_contract["high"])
+        images = await faces(name, z[None])
+        return {"z": z.tolist(), "image": data_url(images[0])}
+
+    if web_dir is not None and (Path(web_dir) / "index.html").exists():
+        app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")
+    else:
+
+        @app.get("/", response_class=HTMLResponse)
+        async def no_page() -> str:
+            return (
+                "<h1>dcgan face studio</h1><p>The web page is not built: run <code>npm ci && npm run build"
+                "</code> in <code>web/</code>. The API is at <a href='/docs'>/docs</a>.</p>"
+            )
+
+    return app
+
+
+def run(
+    model_dirs: list[Path], host: str = "127.0.0.1", port: int = 8000, cors_origins: list[str] | None = None
+) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(model_dirs, cors_origins=cors_origins), host=host, port=port, log_level="info")

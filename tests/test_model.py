@@ -1,0 +1,122 @@
+"""The paper's architecture: shapes, BN placement, activations, init and batch-size independence."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from conftest import tiny_config
+
+from dcgan.config import Config
+from dcgan.model import DCGAN, build_discriminator, build_generator
+
+
+@pytest.mark.parametrize("size", [32, 64, 128])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_output_shapes(size: int, channels: int) -> None:
+    cfg = tiny_config(image_size=size, channels=channels, gf=4, df=4)
+    g, d = build_generator(cfg), build_discriminator(cfg)
+    images = g(np.zeros((2, cfg.z_dim), np.float32), training=False)
+    assert images.shape == (2, size, size, channels)
+    assert d(images, training=False).shape == (2, 1)
+    strided = [layer for layer in g.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert len(strided) == int(np.log2(size // 4))  # 4×4 base doubled up to the image size
+    assert all(layer.strides == (2, 2) and layer.kernel_size == (5, 5) for layer in strided)
+
+
+def layer_kinds(model: keras.Model) -> list[str]:
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def test_generator_bn_relu_tanh_no_pooling() -> None:
+    g = build_generator(Config())
+    kinds = layer_kinds(g)
+    assert kinds == [
+        "InputLayer",
+        "Dense",
+        "Reshape",
+        "BatchNormalization",
+        "ReLU",
+        "Conv2DTranspose",
+        "BatchNormalization",
+        "ReLU",
+        "Conv2DTranspose",
+        "BatchNormalization",
+        "ReLU",
+        "Conv2DTranspose",
+        "BatchNormalization",
+        "ReLU",
+        "Conv2DTranspose",
+        "Activation",
+    ]
+    assert g.layers[-1].activation is keras.activations.tanh
+    widths = [layer.filters for layer in g.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert widths == [256, 128, 64, 3]
+    assert g.get_layer("project").units == 4 * 4 * 512
+    assert not any("Pool" in k for k in kinds)
+
+
+def test_discriminator_bn_except_first_leaky_relu() -> None:
+    d = build_discriminator(Config())
+    kinds = layer_kinds(d)
+    assert kinds == [
+        "InputLayer",
+        "Conv2D",
+        "LeakyReLU",
+        "Conv2D",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Conv2D",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Conv2D",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Flatten",
+        "Dense",
+    ]
+    assert all(
+        layer.negative_slope == pytest.approx(0.2) for layer in d.layers if isinstance(layer, keras.layers.LeakyReLU)
+    )
+    assert [layer.filters for layer in d.layers if isinstance(layer, keras.layers.Conv2D)] == [64, 128, 256, 512]
+    assert not any("Pool" in k for k in kinds)
+
+
+def test_paper_widths_selectable() -> None:
+    g = build_generator(Config(gf=128))
+    assert g.get_layer("project").units == 4 * 4 * 1024
+
+
+def test_init_statistics() -> None:
+    cfg = Config()
+    for model in (build_generator(cfg), build_discriminator(cfg)):
+        for variable in model.trainable_variables:
+            values = np.asarray(variable)
+            if variable.path.endswith("kernel"):
+                assert abs(values.mean()) < 0.002 and values.std() == pytest.approx(0.02, rel=0.1), variable.path
+            elif variable.path.endswith("gamma"):
+                assert values.mean() == pytest.approx(1.0, abs=0.01) and values.std() == pytest.approx(0.02, rel=0.3)
+            else:  # biases and BN beta start at zero
+                assert np.all(values == 0), variable.path
+
+
+def test_optimizers_follow_the_paper() -> None:
+    gan = DCGAN(tiny_config())
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):
+        assert float(optimizer.learning_rate) == pytest.approx(2e-4)
+        assert optimizer.beta_1 == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 17])
+def test_any_batch_size_and_independence(batch: int) -> None:
+    cfg = tiny_config()
+    g, d = build_generator(cfg), build_discriminator(cfg)
+    z = np.random.default_rng(0).uniform(-1, 1, (batch, cfg.z_dim)).astype(np.float32)
+    together = np.asarray(g(z, training=False))
+    alone = np.concatenate([np.asarray(g(z[i : i + 1], training=False)) for i in range(batch)])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    logits = np.asarray(d(together, training=False))
+    np.testing.assert_allclose(
+        logits, np.concatenate([np.asarray(d(together[i : i + 1], training=False)) for i in range(batch)]), atol=1e-4
+    )
+    assert np.asarray(g(z, training=True)).shape == (batch, 32, 32, 3)  # train mode works for one image too

@@ -1,0 +1,171 @@
+"""Training: a short run learns something, checkpoints resume exactly, signals checkpoint, errors are clear."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import tiny_config
+from tensorflow.python.framework import config as tf_config
+
+from dcgan import checkpoint
+from dcgan.config import ConfigError
+from dcgan.data import DataError
+from dcgan.model import DCGAN
+from dcgan.training import train
+
+
+def weights(run_dir) -> dict[str, list[np.ndarray]]:
+    return checkpoint.read(checkpoint.resolve(run_dir / "checkpoints"))[0]
+
+
+def test_short_run_has_finite_changing_losses_and_side_outputs(tiny_cache, tmp_path) -> None:
+    run = tmp_path / "run"
+    result = train(tiny_config(steps=12), tiny_cache, run, progress=False)
+    assert result["step"] == 12 and not result["interrupted"]
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == list(range(1, 13))
+    for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+        values = [r[key] for r in rows]
+        assert all(np.isfinite(values)) and len(set(values)) > 3, key
+    assert [s for s, _ in checkpoint.list_checkpoints(run / "checkpoints")] == [5, 10, 12]
+    assert sorted(p.name for p in (run / "samples").glob("*.png")) == [
+        "step_000000005.png",
+        "step_000000010.png",
+        "step_000000012.png",
+    ]
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+    assert json.loads((run / "config.json").read_text())["steps"] == 12
+    _, meta = checkpoint.read(checkpoint.resolve(run / "checkpoints"))
+    assert meta["step"] == 12 and meta["images_seen"] == 12 * 8
+    initial = DCGAN(tiny_config()).generator.get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(initial, weights(run)["generator"], strict=True))
+
+
+def test_keep_last_k_checkpoints(tiny_cache, tmp_path) -> None:
+    train(tiny_config(steps=10, checkpoint_every=2, keep_checkpoints=2), tiny_cache, tmp_path / "r", progress=False)
+    assert [s for s, _ in checkpoint.list_checkpoints(tmp_path / "r" / "checkpoints")] == [8, 10]
+
+
+def test_resume_gives_the_same_weights(tiny_cache, tmp_path) -> None:
+    tf.config.experimental.enable_op_determinism()
+    try:
+        cfg = tiny_config(checkpoint_every=100)
+        train(cfg.replace(steps=10), tiny_cache, tmp_path / "straight", progress=False)
+        train(cfg.replace(steps=5), tiny_cache, tmp_path / "split", progress=False)
+        train(cfg.replace(steps=10), tiny_cache, tmp_path / "split", resume=True, progress=False)
+    finally:
+        tf_config.disable_op_determinism()  # not in the public API; keeps the other tests on fast kernels
+    straight, resumed = weights(tmp_path / "straight"), weights(tmp_path / "split")
+    assert straight.keys() == resumed.keys()
+    for group in straight:
+        for a, b in zip(straight[group], resumed[group], strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=group)
+
+
+def test_d_steps_and_label_smoothing_train(tiny_cache, tmp_path) -> None:
+    result = train(
+        tiny_config(steps=3, d_steps=2, label_smoothing=0.1, z_prior="normal"),
+        tiny_cache,
+        tmp_path / "r",
+        progress=False,
+    )
+    assert result["step"] == 3 and np.isfinite(result["d_loss"])
+
+
+def test_bf16_mixed_precision_runs(tiny_cache, tmp_path) -> None:
+    import keras
+
+    try:
+        result = train(tiny_config(steps=2, mixed_precision="bf16"), tiny_cache, tmp_path / "r", progress=False)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert np.isfinite(result["g_loss"])
+
+
+def test_clear_errors(tiny_cache, tmp_path) -> None:
+    with pytest.raises(DataError, match="no prepared cache"):
+        train(tiny_config(steps=1), tmp_path / "nothing", tmp_path / "r", progress=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    np.save(empty / "images.npy", np.zeros((0, 32, 32, 3), np.uint8))
+    with pytest.raises(DataError, match="is empty"):
+        train(tiny_config(steps=1), empty, tmp_path / "r", progress=False)
+    with pytest.raises(DataError, match="expects 64×64×3"):
+        train(tiny_config(steps=1, image_size=64), tiny_cache, tmp_path / "r", progress=False)
+    with pytest.raises(ConfigError, match="--steps N or --epochs N"):
+        train(tiny_config(), tiny_cache, tmp_path / "r", progress=False)
+    with pytest.raises(ConfigError, match="holds no run"):
+        train(tiny_config(steps=1), tiny_cache, tmp_path / "r", resume=True, progress=False)
+    train(tiny_config(steps=1), tiny_cache, tmp_path / "r", progress=False)
+    with pytest.raises(ConfigError, match=r"different config \(gf: run has 8, asked 16\)"):
+        train(tiny_config(steps=1, gf=16), tiny_cache, tmp_path / "r", progress=False)
+    with pytest.raises(ConfigError, match="already has checkpoints up to step 1"):
+        train(tiny_config(steps=1), tiny_cache, tmp_path / "r", progress=False)
+    assert train(tiny_config(steps=2, gf=16), tiny_cache, tmp_path / "r", force=True, progress=False)["step"] == 2
+
+
+def test_epochs_and_resume_extends(tiny_cache, tmp_path) -> None:
+    train(tiny_config(epochs=1.0), tiny_cache, tmp_path / "r", progress=False)  # 64 images / batch 8
+    assert checkpoint.list_checkpoints(tmp_path / "r" / "checkpoints")[-1][0] == 8
+    assert train(tiny_config(epochs=1.5), tiny_cache, tmp_path / "r", resume=True, progress=False)["step"] == 12
+
+
+def test_sigterm_writes_a_checkpoint_and_resume_continues(tiny_cache, tmp_path) -> None:
+    run = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "dcgan.cli",
+        "train",
+        "--data",
+        str(tiny_cache),
+        "--run-dir",
+        str(run),
+        "--image-size",
+        "32",
+        "--z-dim",
+        "16",
+        "--gf",
+        "8",
+        "--df",
+        "8",
+        "--batch-size",
+        "8",
+        "--steps",
+        "100000",
+        "--checkpoint-every",
+        "100000",
+        "--sample-every",
+        "100000",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    deadline = time.time() + 120
+    while not (run / "metrics.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "checkpoint written" in err
+    steps = [s for s, _ in checkpoint.list_checkpoints(run / "checkpoints")]
+    assert len(steps) == 1 and steps[0] > 0
+    assert not list((run / "checkpoints").glob(".*.tmp"))
+    resumed = subprocess.run(
+        [*command[:-6], "--steps", str(steps[0] + 2), "--resume"], capture_output=True, text=True, timeout=120
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert checkpoint.list_checkpoints(run / "checkpoints")[-1][0] == steps[0] + 2
