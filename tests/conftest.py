@@ -59,3 +59,14 @@ def tiny_cache(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("caches") / "blobs32"
     prepare(src, out, PrepareOptions(size=32), workers=1, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_cache, tmp_path_factory) -> Path:
+    """An exported bundle of a tiny model trained for a few steps (normal prior, to exercise the z contract)."""
+    from dcgan.bundle import export
+    from dcgan.training import train
+
+    run = tmp_path_factory.mktemp("runs") / "tiny"
+    train(tiny_config(steps=4, z_prior="normal"), tiny_cache, run, progress=False)
+    return export(run, tmp_path_factory.mktemp("models") / "tiny")

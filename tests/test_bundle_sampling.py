@@ -1,0 +1,126 @@
+"""Export / load keeps the z contract; every sampling mode writes its picture and the z it used."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import tiny_config
+from PIL import Image
+
+from dcgan import checkpoint, load_generator, sampling
+from dcgan.bundle import export
+from dcgan.cli import main
+from dcgan.config import ConfigError
+from dcgan.model import build_generator
+
+
+def test_z_contract_round_trip_and_outputs(tiny_model) -> None:
+    model = load_generator(tiny_model)
+    info = json.loads((tiny_model / "model.json").read_text())
+    assert info["z"] == {"dim": 16, "prior": "normal", "low": -3.0, "high": 3.0} == model.z_contract
+    assert info["provenance"]["step"] == 4 and info["provenance"]["images_seen"] == 32
+    assert info["weights_dtype"] == "float16"
+    z = model.sample_z(5, seed=3)
+    np.testing.assert_array_equal(z, model.sample_z(5, seed=3))
+    assert z.shape == (5, 16) and z.std() > 0.5  # normal prior, not uniform [-1, 1]
+    batch = model.generate(z)
+    assert batch.shape == (5, 32, 32, 3) and batch.dtype == np.uint8
+    np.testing.assert_array_equal(model.generate(z[0]), batch[:1])  # one z or a batch, same faces
+
+
+def test_exported_weights_match_the_checkpoint(tiny_model) -> None:
+    info = json.loads((tiny_model / "model.json").read_text())
+    saved, _ = checkpoint.read(info["provenance"]["checkpoint"])
+    generator = build_generator(tiny_config(z_prior="normal"))
+    for variable, array in zip(generator.variables, saved["generator"], strict=True):
+        variable.assign(array)
+    model = load_generator(tiny_model)
+    z = model.sample_z(4, seed=0)
+    reference = np.clip(np.rint((np.asarray(generator(z, training=False)) + 1) * 127.5), 0, 255)
+    assert np.abs(reference - model.generate(z)).max() <= 2  # fp16 weights: at most 2 grey levels off
+
+
+def test_bad_z_and_bad_bundle(tiny_model, tmp_path) -> None:
+    model = load_generator(tiny_model)
+    with pytest.raises(ValueError, match="16 values"):
+        model.generate(np.zeros(15))
+    with pytest.raises(ValueError, match="NaN"):
+        model.generate(np.full(16, np.nan))
+    with pytest.raises(ConfigError, match="not a model bundle"):
+        load_generator(tmp_path)
+    run_dir = Path(json.loads((tiny_model / "model.json").read_text())["provenance"]["checkpoint"]).parents[1]
+    with pytest.raises(checkpoint.CheckpointError, match=r"no checkpoint for step 99 in .*; have \[4\]"):
+        export(run_dir, tmp_path / "x", step=99)
+    assert not (tmp_path / "x").exists()
+
+
+def test_interpolation_maths() -> None:
+    a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    line = sampling.interpolate(a, b, 3, "linear")
+    np.testing.assert_allclose(line, [[1, 0], [0.5, 0.5], [0, 1]])
+    arc = sampling.interpolate(a, b, 3, "spherical")
+    np.testing.assert_allclose(np.linalg.norm(arc, axis=1), 1.0, atol=1e-6)  # stays on the sphere
+    np.testing.assert_allclose(arc[1], [np.sqrt(0.5), np.sqrt(0.5)], atol=1e-6)
+    np.testing.assert_allclose(sampling.arithmetic(np.ones((2, 2)), np.zeros((3, 2)), np.full((1, 2), 2.0)), [3, 3])
+    swept = sampling.sweep(np.zeros(4, np.float32), 2, -1, 1, 5)
+    np.testing.assert_allclose(swept[:, 2], np.linspace(-1, 1, 5))
+    assert np.all(swept[:, [0, 1, 3]] == 0)
+    with pytest.raises(ValueError, match="steps must be >= 2"):
+        sampling.interpolate(a, b, 1)
+
+
+@pytest.mark.parametrize(
+    ("mode", "args", "outputs", "rows"),
+    [
+        ("grid", ["--n", "3", "--seed", "5"], ["grid.png", "grid_z.npy", "grid_z.json"], 9),
+        ("interpolate", ["--a", "1", "--b", "2", "--steps", "6", "--method", "linear"], ["interpolate_linear.png"], 6),
+        ("interpolate", ["--steps", "4", "--method", "spherical"], ["interpolate_spherical.png"], 4),
+        ("sweep", ["--z", "7", "--dims", "0,5", "--steps", "5"], ["sweep.png", "sweep_z.npy"], 10),
+        ("gif", ["--keys", "1,2,3", "--steps", "4"], ["walk.gif", "walk_z.npy"], 12),
+        ("arithmetic", ["--a", "1,2", "--b", "3", "--c", "4,5,6"], ["arithmetic.png", "arithmetic_z.json"], 4),
+    ],
+)
+def test_every_sample_mode(tiny_model, tmp_path, mode: str, args: list[str], outputs: list[str], rows: int) -> None:
+    main(["sample", str(tiny_model), mode, "--out", str(tmp_path), *args])
+    for name in outputs:
+        assert (tmp_path / name).stat().st_size > 0
+    z = np.load(next(tmp_path.glob("*_z.npy")))
+    assert z.shape == (rows, 16)
+    model = load_generator(tiny_model)
+    if mode == "grid":  # the saved z reproduces the picture exactly
+        np.testing.assert_array_equal(z, model.sample_z(9, 5))
+        first = np.asarray(Image.open(tmp_path / "grid.png"))[2:34, 2:34]
+        np.testing.assert_array_equal(first, model.generate(z[0])[0])
+    if mode == "gif":
+        assert Image.open(tmp_path / "walk.gif").n_frames == 12
+    if mode == "sweep":
+        np.testing.assert_allclose(z[:5, 0], np.linspace(-3, 3, 5))  # the normal prior's dial range
+
+
+def test_sample_reads_z_files_and_reports_bad_specs(tiny_model, tmp_path, capsys) -> None:
+    model = load_generator(tiny_model)
+    np.save(tmp_path / "a.npy", model.sample_z(1, 11))
+    (tmp_path / "b.json").write_text(json.dumps(model.sample_z(1, 12).tolist()))
+    main(
+        [
+            "sample",
+            str(tiny_model),
+            "interpolate",
+            "--a",
+            str(tmp_path / "a.npy"),
+            "--b",
+            str(tmp_path / "b.json"),
+            "--out",
+            str(tmp_path / "o"),
+            "--steps",
+            "3",
+        ]
+    )
+    z = np.load(tmp_path / "o" / "interpolate_spherical_z.npy")
+    np.testing.assert_allclose(z[0], model.sample_z(1, 11)[0], atol=1e-6)
+    with pytest.raises(SystemExit):
+        main(["sample", str(tiny_model), "interpolate", "--a", "x.txt", "--out", str(tmp_path / "p")])
+    assert "neither seeds" in capsys.readouterr().err
