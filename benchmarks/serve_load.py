@@ -1,0 +1,149 @@
+"""Latency and throughput of `dcgan serve`: one face at 1 client, faces/s at N concurrent clients.
+
+    python benchmarks/serve_load.py [--model DIR] [--url http://127.0.0.1:8000] [--clients 16] [--seconds 10]
+
+Without --url it starts the server itself (uvicorn in a subprocess on a free loopback port) and stops it.
+Prints p50/p99 latency for sequential single-face requests and faces/s, p50/p99 and errors under load,
+plus the server's resident memory after warm-up and at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+async def client_loop(
+    client: httpx.AsyncClient, bodies: list[dict], until: float, latencies: list[float], errors: list[str]
+) -> None:
+    i = 0
+    while time.perf_counter() < until:
+        start = time.perf_counter()
+        try:
+            response = await client.post("/api/generate", json=bodies[i % len(bodies)])
+            if response.status_code != 200:
+                errors.append(f"{response.status_code}: {response.text[:100]}")
+        except httpx.HTTPError as exc:
+            errors.append(repr(exc))
+        latencies.append(time.perf_counter() - start)
+        i += 1
+
+
+async def load(url: str, z_dim: int, low: float, high: float, clients: int, seconds: float) -> dict:
+    rng = np.random.default_rng(0)
+    bodies = [{"z": rng.uniform(low, high, z_dim).round(4).tolist()} for _ in range(64)]
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        latencies: list[float] = []
+        errors: list[str] = []
+        until = time.perf_counter() + seconds
+        start = time.perf_counter()
+        await asyncio.gather(
+            *(client_loop(client, bodies[k:] + bodies[:k], until, latencies, errors) for k in range(clients))
+        )
+        elapsed = time.perf_counter() - start
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "rate": len(latencies) / elapsed,
+        "p50_ms": 1000 * percentile(latencies, 50),
+        "p99_ms": 1000 * percentile(latencies, 99),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "celeba64")
+    parser.add_argument("--url", help="benchmark a running server instead of starting one")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--single", type=int, default=200, help="sequential single-client requests")
+    args = parser.parse_args()
+
+    server = None
+    url = args.url
+    if url is None:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "dcgan.cli", "serve", "--model", str(args.model), "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                models = httpx.get(f"{url}/api/models", timeout=2).json()
+                break
+            except httpx.HTTPError:
+                if time.time() > deadline or (server and server.poll() is not None):
+                    raise SystemExit("server did not start") from None
+                time.sleep(0.5)
+        z = models["models"][0]["z"]
+        asyncio.run(load(url, z["dim"], z["low"], z["high"], 1, 2.0))  # warm-up
+        memory_warm = rss_mb(server.pid) if server else float("nan")
+        latencies = []
+        with httpx.Client(base_url=url, timeout=30) as client:
+            rng = np.random.default_rng(1)
+            for _ in range(args.single):
+                body = {"z": rng.uniform(z["low"], z["high"], z["dim"]).round(4).tolist()}
+                start = time.perf_counter()
+                client.post("/api/generate", json=body).raise_for_status()
+                latencies.append(time.perf_counter() - start)
+        print(
+            f"1 client, one {models['models'][0]['image_size']}px face per request ({args.single} requests): "
+            f"p50 {1000 * statistics.median(latencies):.1f} ms, p99 {1000 * percentile(latencies, 99):.1f} ms"
+        )
+        result = asyncio.run(load(url, z["dim"], z["low"], z["high"], args.clients, args.seconds))
+        print(
+            f"{args.clients} clients for {args.seconds:.0f} s: {result['rate']:.0f} faces/s, "
+            f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
+            f"{result['requests']} requests, {len(result['errors'])} errors"
+        )
+        if result["errors"]:
+            print("first errors:", result["errors"][:3])
+        if server:
+            memory_end = rss_mb(server.pid)
+            print(
+                f"server memory: {memory_warm:.0f} MB after warm-up, {memory_end:.0f} MB at the end "
+                f"({100 * (memory_end / memory_warm - 1):+.1f}%)"
+            )
+    finally:
+        if server:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
