@@ -41,14 +41,20 @@ def config_from_args(args: argparse.Namespace) -> Config:
 def cmd_prepare(args: argparse.Namespace) -> None:
     from dcgan.data import PrepareOptions, prepare
 
-    prepare(
-        args.src,
-        args.out,
-        PrepareOptions(args.size, args.crop, args.grayscale),
-        split=args.split,
-        seed=args.seed,
-        workers=args.workers,
-    )
+    opts = PrepareOptions(args.size, args.crop, args.grayscale)
+    partition = args.partition
+    if partition is None and args.split and args.src.is_dir():
+        from dcgan.datasets.celeba import find_partition
+
+        partition = find_partition(args.src)
+        if partition is not None:
+            print(f"{partition} found: splitting by CelebA's official partition instead of --split {args.split}")
+    if partition is not None:
+        from dcgan.datasets.celeba import prepare_partitioned
+
+        prepare_partitioned(args.src, args.out, opts, partition, workers=args.workers)
+        return
+    prepare(args.src, args.out, opts, split=args.split, seed=args.seed, workers=args.workers)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -107,9 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("src", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--size", type=int, default=64)
-    p.add_argument("--crop", choices=("center", "none"), default="center")
+    p.add_argument(
+        "--crop",
+        choices=("center", "celeba", "none"),
+        default="center",
+        help="center: centre square; celeba: the DCGAN CelebA crop (108×108 at (35, 55) of 178×218, scaled to "
+        "the image); none: resize the whole image",
+    )
     p.add_argument("--grayscale", action="store_true")
     p.add_argument("--split", help="train,val,test fractions, e.g. 0.9,0.05,0.05")
+    p.add_argument(
+        "--partition",
+        type=Path,
+        default=None,
+        help="CelebA's list_eval_partition.txt: split by it (0 train, 1 val, 2 test) instead of the name hash; "
+        "used automatically with --split when SRC holds that file",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the split assignment")
     p.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")
     p.set_defaults(func=cmd_prepare)
@@ -154,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--cors", action="append", metavar="ORIGIN", help="allow this browser origin (CORS is closed by default)"
     )
     p.set_defaults(func=cmd_serve)
+
+    from dcgan.datasets.cli import add_commands
+    from dcgan.metrics import add_evaluate_command
+
+    add_commands(sub)
+    add_evaluate_command(sub)
     return parser
 
 

@@ -36,7 +36,7 @@ class DataError(ValueError):
 @dataclass(frozen=True)
 class PrepareOptions:
     size: int = 64
-    crop: str = "center"  # "center": square centre crop before resizing; "none": resize the whole image
+    crop: str = "center"  # "center": centre square; "celeba": the DCGAN CelebA box; "none": whole image
     grayscale: bool = False
 
 
@@ -54,7 +54,11 @@ def list_sources(src: Path) -> list[tuple[str, int, int]]:
     for root, _dirs, files in os.walk(src):
         for name in files:
             path = Path(root, name)
-            stat = path.stat()
+            try:
+                stat = path.stat()
+            except OSError:  # a dangling symlink, or a file removed while listing: iter_bytes reports it
+                entries.append((path.relative_to(src).as_posix(), -1, 0))
+                continue
             entries.append((path.relative_to(src).as_posix(), stat.st_size, int(stat.st_mtime)))
     return sorted(entries)
 
@@ -69,7 +73,10 @@ def iter_bytes(src: Path, names: list[str]) -> Iterator[tuple[str, bytes]]:
                     yield member.name, tar.extractfile(member).read()
     else:
         for name in names:
-            yield name, Path(src, name).read_bytes()
+            try:
+                yield name, Path(src, name).read_bytes()
+            except OSError as exc:  # unreadable (permissions, I/O error, dangling link): a reason, not bytes
+                yield name, f"unreadable file: {exc.strerror or exc}"
 
 
 def decode(data: bytes, opts: PrepareOptions) -> np.ndarray:
@@ -97,6 +104,10 @@ def decode(data: bytes, opts: PrepareOptions) -> np.ndarray:
         side = min(image.size)
         left, top = (image.width - side) // 2, (image.height - side) // 2
         image = image.crop((left, top, left + side, top + side))
+    elif opts.crop == "celeba":  # DCGAN CelebA framing: centred square of 108/178 of the width, (35, 55) on 178×218
+        side = min(round(image.width * 108 / 178), image.width, image.height)
+        left, top = round((image.width - side) / 2), round((image.height - side) / 2)
+        image = image.crop((left, top, left + side, top + side))
     image = image.resize((opts.size, opts.size), Image.Resampling.LANCZOS, reducing_gap=3.0)
     array = np.asarray(image, dtype=np.uint8)
     return array[..., None] if array.ndim == 2 else array
@@ -104,6 +115,8 @@ def decode(data: bytes, opts: PrepareOptions) -> np.ndarray:
 
 def _decode_job(job: tuple[str, bytes, PrepareOptions]) -> tuple[str, np.ndarray | None, str | None]:
     name, data, opts = job
+    if isinstance(data, str):  # iter_bytes could not read the file; data is the reason
+        return name, None, data
     try:
         return name, decode(data, opts), None
     except ValueError as exc:
@@ -180,61 +193,65 @@ def prepare(
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    channels = 1 if opts.grayscale else 3
-    arrays, counts = {}, {}
-    for group in groups:
-        n = sum(1 for v in assignment.values() if v == group)
-        folder = tmp if group == "all" else tmp / group
-        folder.mkdir(exist_ok=True)
-        arrays[group] = np.lib.format.open_memmap(
-            folder / "images.npy", mode="w+", dtype=np.uint8, shape=(n, opts.size, opts.size, channels)
-        )
-        counts[group] = 0
-    files: dict[str, list[str]] = {g: [] for g in groups}
-    skipped: list[dict] = [{"file": n, "reason": "not an image file (by extension)"} for n in not_images]
-    results = decode_all(iter_bytes(src, names), opts, workers)
-    for name, array, error in tqdm(results, total=len(names), desc="prepare", unit="img", disable=not progress):
-        if error:
-            skipped.append({"file": name, "reason": error})
-            continue
-        group = assignment[name]
-        arrays[group][counts[group]] = array
-        counts[group] += 1
-        files[group].append(name)
+    try:
+        channels = 1 if opts.grayscale else 3
+        arrays, counts = {}, {}
+        for group in groups:
+            n = sum(1 for v in assignment.values() if v == group)
+            folder = tmp if group == "all" else tmp / group
+            folder.mkdir(exist_ok=True)
+            arrays[group] = np.lib.format.open_memmap(
+                folder / "images.npy", mode="w+", dtype=np.uint8, shape=(n, opts.size, opts.size, channels)
+            )
+            counts[group] = 0
+        files: dict[str, list[str]] = {g: [] for g in groups}
+        skipped: list[dict] = [{"file": n, "reason": "not an image file (by extension)"} for n in not_images]
+        results = decode_all(iter_bytes(src, names), opts, workers)
+        for name, array, error in tqdm(results, total=len(names), desc="prepare", unit="img", disable=not progress):
+            if error:
+                skipped.append({"file": name, "reason": error})
+                continue
+            group = assignment[name]
+            arrays[group][counts[group]] = array
+            counts[group] += 1
+            files[group].append(name)
 
-    base = {
-        "source": str(src.resolve()),
-        "size": opts.size,
-        "channels": channels,
-        "crop": opts.crop,
-        "format": CACHE_FORMAT,
-    }
-    for group in groups:
-        arrays[group].flush()
-        del arrays[group]
-        folder = tmp if group == "all" else tmp / group
-        _truncate(folder / "images.npy", counts[group])
-        write_json_atomic(
-            folder / "manifest.json", {**base, "split": group, "count": counts[group], "files": files[group]}
-        )
-    reasons = Counter(_reason_kind(s["reason"]) for s in skipped)
-    manifest = {
-        **base,
-        "fingerprint": key,
-        "split": split,
-        "split_seed": seed,
-        "count": sum(counts.values()),
-        "counts": counts,
-        "skipped_count": len(skipped),
-        "skipped_by_reason": dict(reasons),
-        "skipped": skipped,
-    }
-    if not fractions:
-        manifest["files"] = files["all"]
-    write_json_atomic(tmp / "manifest.json", manifest)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.replace(out)
+        base = {
+            "source": str(src.resolve()),
+            "size": opts.size,
+            "channels": channels,
+            "crop": opts.crop,
+            "format": CACHE_FORMAT,
+        }
+        for group in groups:
+            arrays[group].flush()
+            del arrays[group]
+            folder = tmp if group == "all" else tmp / group
+            _truncate(folder / "images.npy", counts[group])
+            write_json_atomic(
+                folder / "manifest.json", {**base, "split": group, "count": counts[group], "files": files[group]}
+            )
+        reasons = Counter(_reason_kind(s["reason"]) for s in skipped)
+        manifest = {
+            **base,
+            "fingerprint": key,
+            "split": split,
+            "split_seed": seed,
+            "count": sum(counts.values()),
+            "counts": counts,
+            "skipped_count": len(skipped),
+            "skipped_by_reason": dict(reasons),
+            "skipped": skipped,
+        }
+        if not fractions:
+            manifest["files"] = files["all"]
+        write_json_atomic(tmp / "manifest.json", manifest)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.replace(out)
+    except BaseException:  # an error or Ctrl-C halfway: leave no half-written temp folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     print_(
         f"wrote {manifest['count']} images to {out} ({counts}); skipped {len(skipped)}"
         + (f": {dict(reasons)}" if skipped else "")

@@ -1,0 +1,163 @@
+"""The dataset commands: `dcgan download`, `dcgan imagenet`, `dcgan faces`, `dcgan datasets`.
+
+`add_commands(subparsers)` registers them on the main `dcgan` parser. Heavy packages load inside the
+command functions only. User errors are raised as `dcgan.data.DataError` (a ValueError), which the main
+CLI prints as `dcgan CMD: error: ...` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dcgan.datasets.download import LSUN_CATEGORIES, SOURCES
+
+
+def cmd_download(args: argparse.Namespace) -> None:
+    from dcgan.datasets.get import download_dataset
+
+    options = {"mirror": args.mirror, "retries": args.retries, "timeout": args.timeout}
+    if args.dataset == "lsun":
+        options.update(category=args.category, subset=args.subset, limit=args.limit)
+    elif args.limit is not None:
+        raise ValueError("--limit applies to lsun only")
+    result = download_dataset(args.dataset, args.out, **options)
+    count = result.get("count", result.get("counts"))
+    print(f"{args.dataset}: {count} images in {result['images']}")
+    print("next:")
+    for line in result["next"]:
+        print(f"  {line}")
+
+
+def cmd_imagenet(args: argparse.Namespace) -> None:
+    from dcgan.data import PrepareOptions
+    from dcgan.datasets.imagenet import parse_classes, prepare_imagenet
+
+    manifest = prepare_imagenet(
+        args.src,
+        args.out,
+        PrepareOptions(args.size, args.crop, args.grayscale),
+        classes=parse_classes(args.classes),
+        split=args.split,
+        seed=args.seed,
+        limit_per_class=args.limit_per_class,
+        workers=args.workers,
+    )
+    facts = manifest.get("imagenet", {})
+    print(
+        f"imagenet: {manifest.get('count')} images of {len(facts.get('classes', []))} classes in {args.out}"
+        + (f" ({manifest['counts']})" if manifest.get("counts") else "")
+    )
+
+
+def cmd_faces(args: argparse.Namespace) -> None:
+    from dcgan.datasets.faces import FaceOptions, MtcnnDetector, build_faces
+
+    opts = FaceOptions(
+        size=args.size,
+        margin=args.margin,
+        min_face=args.min_face,
+        min_score=args.min_score,
+        dup_distance=args.dup_distance,
+        image_format=args.format,
+        max_outside=args.max_outside,
+    )
+    opts.validate()
+    manifest = build_faces(args.src, args.out, opts, MtcnnDetector(threads=args.threads), force=args.force)
+    print(
+        f"next: dcgan prepare {args.out} --out data/{Path(args.out).name}{args.size} --size {args.size} "
+        f"--crop none  (the faces are aligned squares already)"
+    )
+    if not manifest["faces"]:
+        print("note: no face was written; see skipped_by_reason in " + str(Path(args.out) / "faces.json"))
+
+
+def cmd_datasets(args: argparse.Namespace) -> None:
+    from dcgan.datasets.listing import format_table, list_prepared
+
+    print(format_table(list_prepared(args.root)))
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    envs = ", ".join(f"{name}: {s.env}" for name, s in SOURCES.items())
+    p = subparsers.add_parser(
+        "download",
+        help="download CelebA, MNIST or LSUN (resumable, verified) and convert for prepare",
+        description="Download a dataset into --out: resumable (a cut download continues from NAME.part), "
+        "verified against known sizes and checksums, extracted safely. MNIST is converted to "
+        "32×32 PNGs and LSUN's LMDB to image files; the command prints the `dcgan prepare` "
+        f"line to run next. Mirrors: --mirror, or the environment ({envs}). A mirror is a base "
+        "URL or folder the file name is appended to, or a template with {name} / {drive_id}. "
+        "A file fetched by hand and saved under --out with its name is verified and used.",
+    )
+    p.add_argument("dataset", choices=("celeba", "mnist", "lsun"))
+    p.add_argument("--out", type=Path, required=True, help="download folder (e.g. data/raw/celeba)")
+    p.add_argument(
+        "--category",
+        default="bedroom",
+        choices=LSUN_CATEGORIES,
+        metavar="NAME",
+        help=f"lsun: scene category, one of {', '.join(LSUN_CATEGORIES)} (default bedroom)",
+    )
+    p.add_argument("--subset", default="train", choices=("train", "val"), help="lsun: train or val set")
+    p.add_argument("--limit", type=int, default=None, help="lsun: export only the first N images")
+    p.add_argument("--mirror", default=None, help="base URL, folder or {name}/{drive_id} URL template")
+    p.add_argument("--retries", type=int, default=5, help="resumes after cut connections (default 5)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a retry")
+    p.set_defaults(func=cmd_download)
+
+    p = subparsers.add_parser(
+        "imagenet",
+        help="prepare ImageNet classes from disk (train/<wnid>/*.JPEG)",
+        description="ImageNet cannot be downloaded without an account: point SRC at your copy (the root with "
+        "train/, or the train folder). Runs `prepare` on the chosen classes only.",
+    )
+    p.add_argument("src", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument(
+        "--classes", default=None, help="comma-separated WordNet ids, e.g. n01440764,n02102040 (default: every class)"
+    )
+    p.add_argument("--limit-per-class", type=int, default=None, help="at most N images of each class")
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--crop", choices=("center", "none"), default="center")
+    p.add_argument("--grayscale", action="store_true")
+    p.add_argument("--split", help="train,val,test fractions, e.g. 0.9,0.05,0.05")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split assignment")
+    p.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")
+    p.set_defaults(func=cmd_imagenet)
+
+    p = subparsers.add_parser(
+        "faces",
+        help="detect, align and crop every face in a folder of photos",
+        description="Detects every face (MTCNN), aligns it on the eyes (level, fixed eye distance and place: "
+        "the DCGAN CelebA framing), crops, resizes and writes OUT/*.png plus OUT/faces.json. Small, "
+        "low-score and near-duplicate faces and unreadable files are skipped and counted.",
+    )
+    p.add_argument("src", type=Path, help="folder (or .tar) of photos")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--size", type=int, default=64, help="output side in pixels")
+    p.add_argument(
+        "--margin",
+        type=float,
+        default=0.0,
+        help="grow the crop by this fraction of its side on every side (0: CelebA/DCGAN framing)",
+    )
+    p.add_argument("--min-face", type=int, default=40, help="skip faces smaller than this (pixels of the photo)")
+    p.add_argument("--min-score", type=float, default=0.9, help="skip detections scored below this")
+    p.add_argument(
+        "--dup-distance",
+        type=int,
+        default=4,
+        help="skip crops within this pHash Hamming distance of a kept crop (-1: keep duplicates)",
+    )
+    p.add_argument(
+        "--max-outside", type=float, default=0.1, help="skip crops with more than this fraction outside the photo"
+    )
+    p.add_argument("--format", choices=("png", "jpg"), default="png", help="png, or jpg at quality 95")
+    p.add_argument("--threads", type=int, default=None, help="TensorFlow threads for the detector")
+    p.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    p.set_defaults(func=cmd_faces)
+
+    p = subparsers.add_parser("datasets", help="list the prepared caches under a folder")
+    p.add_argument("--root", type=Path, default=Path("data"))
+    p.set_defaults(func=cmd_datasets)
