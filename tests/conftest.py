@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,23 @@ def blob_images(n: int, size: int, channels: int = 3, seed: int = 0) -> np.ndarr
         for c in range(channels):
             images[i, ..., c] = np.clip(base + disc * rng.uniform(120, 170) + 10 * c, 0, 255)
     return images
+
+
+def tiny_train_command(cache: Path, run: Path, extra: str) -> list[str]:
+    """`dcgan train` in a subprocess with the tiny model, plus `extra` flags."""
+    tiny = "--image-size 32 --z-dim 16 --gf 8 --df 8 --batch-size 8"
+    return [
+        sys.executable,
+        "-m",
+        "dcgan.cli",
+        "train",
+        "--data",
+        str(cache),
+        "--run-dir",
+        str(run),
+        *tiny.split(),
+        *extra.split(),
+    ]
 
 
 @pytest.fixture(scope="session")

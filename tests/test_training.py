@@ -6,13 +6,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import tiny_config
+from conftest import tiny_config, tiny_train_command
 from tensorflow.python.framework import config as tf_config
 
 from dcgan import checkpoint
@@ -120,34 +119,9 @@ def test_epochs_and_resume_extends(tiny_cache, tmp_path) -> None:
 
 def test_sigterm_writes_a_checkpoint_and_resume_continues(tiny_cache, tmp_path) -> None:
     run = tmp_path / "run"
-    command = [
-        sys.executable,
-        "-m",
-        "dcgan.cli",
-        "train",
-        "--data",
-        str(tiny_cache),
-        "--run-dir",
-        str(run),
-        "--image-size",
-        "32",
-        "--z-dim",
-        "16",
-        "--gf",
-        "8",
-        "--df",
-        "8",
-        "--batch-size",
-        "8",
-        "--steps",
-        "100000",
-        "--checkpoint-every",
-        "100000",
-        "--sample-every",
-        "100000",
-    ]
+    command = tiny_train_command(tiny_cache, run, "--checkpoint-every 100000 --sample-every 100000 --log-every 1")
     process = subprocess.Popen(
-        command,
+        [*command, "--steps", "100000"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -165,7 +139,7 @@ def test_sigterm_writes_a_checkpoint_and_resume_continues(tiny_cache, tmp_path) 
     assert len(steps) == 1 and steps[0] > 0
     assert not list((run / "checkpoints").glob(".*.tmp"))
     resumed = subprocess.run(
-        [*command[:-6], "--steps", str(steps[0] + 2), "--resume"], capture_output=True, text=True, timeout=120
+        [*command, "--steps", str(steps[0] + 2), "--resume"], capture_output=True, text=True, timeout=120
     )
     assert resumed.returncode == 0, resumed.stderr
     assert checkpoint.list_checkpoints(run / "checkpoints")[-1][0] == steps[0] + 2
