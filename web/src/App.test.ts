@@ -1,0 +1,233 @@
+// @vitest-environment jsdom
+/**
+ * The page against a fake backend (fetch stubbed): loading, painting with live
+ * updates, undo, share links, paste errors, server errors and model switching.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import App from './App.vue'
+import type { ModelsResponse } from './types'
+
+const MODELS: ModelsResponse = {
+  default: 'm1',
+  models: [
+    { name: 'm1', z: { dim: 100, prior: 'uniform', low: -1, high: 1 }, image_size: 64, channels: 3, provenance: { step: 5 } },
+    { name: 'm2', z: { dim: 64, prior: 'normal', low: -3, high: 3 }, image_size: 64, channels: 3, provenance: {} },
+  ],
+}
+
+// float32 values, as the server sends them
+const randomZ = (dim: number, seed: number) =>
+  Array.from({ length: dim }, (_, i) => Math.fround(Math.sin(seed * 1000 + i) * 0.9))
+
+interface Call {
+  url: string
+  body: Record<string, unknown> | null
+}
+
+let calls: Call[]
+let failGenerate: string | null
+
+function fakeResponse(status: number, data: unknown, blob?: Blob) {
+  return {
+    ok: status < 400,
+    status,
+    statusText: String(status),
+    json: async () => data,
+    text: async () => JSON.stringify(data),
+    blob: async () => blob ?? new Blob([JSON.stringify(data)]),
+  }
+}
+
+async function fakeFetch(input: string, init: RequestInit = {}) {
+  const body = init.body ? (JSON.parse(init.body as string) as Record<string, unknown>) : null
+  calls.push({ url: input, body })
+  const url = new URL(input, 'http://x')
+  switch (url.pathname) {
+    case '/api/models':
+      return fakeResponse(200, MODELS)
+    case '/api/random': {
+      const model = url.searchParams.get('model') ?? 'm1'
+      const dim = MODELS.models.find((m) => m.name === model)!.z.dim
+      return fakeResponse(200, { seed: 7, z: randomZ(dim, 7), image: `data:image/png;base64,RANDOM${model}` })
+    }
+    case '/api/generate':
+      if (failGenerate) return fakeResponse(422, { detail: failGenerate })
+      return fakeResponse(200, null, new Blob([`png:${JSON.stringify(body!.z)}`], { type: 'image/png' }))
+    default:
+      return fakeResponse(404, { detail: 'Not Found' })
+  }
+}
+
+let urls = 0
+let wrapper: VueWrapper | null = null
+
+beforeEach(() => {
+  calls = []
+  failGenerate = null
+  window.history.replaceState(null, '', '/')
+  vi.stubGlobal('fetch', vi.fn(fakeFetch))
+  URL.createObjectURL = vi.fn(() => `blob:face-${++urls}`)
+  URL.revokeObjectURL = vi.fn()
+})
+
+afterEach(() => {
+  wrapper?.unmount()
+  wrapper = null
+  vi.unstubAllGlobals()
+})
+
+async function start(): Promise<VueWrapper> {
+  wrapper = mount(App, { attachTo: document.body })
+  await vi.waitFor(() => expect(wrapper!.findAll('[data-testid="z-cell"]').length).toBeGreaterThan(0))
+  await flushPromises()
+  return wrapper
+}
+
+const cells = (w: VueWrapper) => w.findAll('[data-testid="z-cell"]')
+const values = (w: VueWrapper) => cells(w).map((c) => Number(c.attributes('data-value')))
+const faceSrc = (w: VueWrapper) => w.find('[data-testid="face"]').attributes('src')
+const generateCalls = () => calls.filter((c) => c.url === '/api/generate')
+
+function click(el: Element, shiftKey = false): void {
+  for (const type of ['pointerdown', 'pointerup']) {
+    const e = new MouseEvent(type, { bubbles: true, cancelable: true, button: 0, shiftKey })
+    Object.assign(e, { pointerId: 1, pointerType: 'mouse' })
+    el.dispatchEvent(e)
+  }
+}
+
+describe('App', () => {
+  it('loads the models and starts with a random face in the history', async () => {
+    const w = await start()
+    expect(cells(w)).toHaveLength(100)
+    expect(values(w)).toEqual(randomZ(100, 7))
+    expect(faceSrc(w)).toBe('data:image/png;base64,RANDOMm1')
+    expect(w.find('[data-testid="mapping"]').text()).toContain('Black = -1.00')
+    expect(w.find('[data-testid="mapping"]').text()).toContain('white = 1.00')
+    await vi.waitFor(() => expect(w.findAll('[data-testid="history-item"]')).toHaveLength(1))
+    expect(w.find('[data-testid="undo"]').attributes('disabled')).toBeDefined()
+  })
+
+  it('painting updates the face live, and undo brings the old face back', async () => {
+    const w = await start()
+    await w.findAll('[data-testid="swatch"]').at(-1)!.trigger('click') // white
+    click(cells(w)[0].element)
+    await flushPromises()
+    expect(values(w)[0]).toBe(1)
+    await vi.waitFor(() => expect(faceSrc(w)).toMatch(/^blob:face-/))
+    const sent = generateCalls().at(-1)!.body!
+    expect(sent.model).toBe('m1')
+    expect((sent.z as number[])[0]).toBe(1)
+    expect((sent.z as number[]).slice(1)).toEqual(randomZ(100, 7).slice(1))
+    expect(w.find('[data-testid="roundtrip"]').text()).toMatch(/^\d+ ms$/)
+    await vi.waitFor(() => expect(w.findAll('[data-testid="history-item"]')).toHaveLength(2))
+
+    const before = generateCalls().length
+    await w.find('[data-testid="undo"]').trigger('click')
+    await flushPromises()
+    expect(values(w)).toEqual(randomZ(100, 7))
+    expect(faceSrc(w)).toBe('data:image/png;base64,RANDOMm1') // from history, no request
+    expect(generateCalls()).toHaveLength(before)
+    await w.find('[data-testid="redo"]').trigger('click')
+    await flushPromises()
+    expect(values(w)[0]).toBe(1)
+  })
+
+  it('Ctrl+Z and Ctrl+Shift+Z undo and redo; reset goes to the prior mean', async () => {
+    const w = await start()
+    await w.find('[data-testid="reset"]').trigger('click')
+    expect(values(w)).toEqual(new Array(100).fill(0))
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'z', ctrlKey: true }))
+    await flushPromises()
+    expect(values(w)).toEqual(randomZ(100, 7))
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Z', ctrlKey: true, shiftKey: true }))
+    await flushPromises()
+    expect(values(w)).toEqual(new Array(100).fill(0))
+  })
+
+  it('a share link restores exactly the same z (and model)', async () => {
+    const w = await start()
+    await w.findAll('[data-testid="swatch"]')[0].trigger('click') // black
+    click(cells(w)[5].element)
+    await flushPromises()
+    await w.find('[data-testid="share"]').trigger('click')
+    await flushPromises()
+    const link = (w.find('[data-testid="share-url"]').element as HTMLInputElement).value
+    expect(link).toMatch(/#m=m1&z=f32\.[A-Za-z0-9_-]+$/)
+    expect(window.location.hash).toBe(new URL(link).hash)
+    const shared = values(w)
+    w.unmount()
+
+    window.history.replaceState(null, '', '/')
+    window.history.replaceState(null, '', new URL(link).hash)
+    calls = []
+    const again = await start()
+    expect(values(again)).toEqual(shared)
+    await vi.waitFor(() => expect(generateCalls()).toHaveLength(1))
+    expect(generateCalls()[0].body!.z).toEqual(shared)
+    expect(calls.some((c) => c.url.startsWith('/api/random'))).toBe(false)
+  })
+
+  it('painted faces share compactly (q8), and a bad link shows a readable error', async () => {
+    const w = await start()
+    await w.find('[data-testid="reset"]').trigger('click')
+    await w.find('[data-testid="share"]').trigger('click')
+    await flushPromises()
+    const link = (w.find('[data-testid="share-url"]').element as HTMLInputElement).value
+    expect(new URL(link).hash).toMatch(/^#m=m1&z=q8\.[A-Za-z0-9_-]{134}$/)
+
+    window.location.hash = '#m=m1&z=q8.AAAA'
+    window.dispatchEvent(new HashChangeEvent('hashchange'))
+    await flushPromises()
+    expect(w.find('[data-testid="error"]').text()).toContain('holds 3 z values, but this model takes 100')
+    expect(values(w)).toEqual(new Array(100).fill(0))
+  })
+
+  it('paste validates and reports errors in the banner', async () => {
+    const w = await start()
+    await w.find('[data-testid="paste-z"]').trigger('click')
+    await w.find('[data-testid="paste-text"]').setValue('[1, 2, 3]')
+    await w.find('[data-testid="paste-apply"]').trigger('click')
+    expect(w.find('[data-testid="error"]').text()).toContain('z must hold 100 numbers for this model')
+    const z = new Array(100).fill(0.5)
+    await w.find('[data-testid="paste-text"]').setValue(JSON.stringify(z))
+    await w.find('[data-testid="paste-apply"]').trigger('click')
+    expect(w.find('[data-testid="error"]').exists()).toBe(false)
+    expect(values(w)).toEqual(z)
+  })
+
+  it('shows server errors in the banner', async () => {
+    const w = await start()
+    failGenerate = 'z[0] = 9 is outside the prior range'
+    click(cells(w)[0].element)
+    await vi.waitFor(() => expect(w.find('[data-testid="error"]').exists()).toBe(true))
+    expect(w.find('[data-testid="error"]').text()).toContain('Server error 422 on /api/generate: z[0] = 9 is outside')
+  })
+
+  it('switching model adapts the grid to its z contract', async () => {
+    const w = await start()
+    await w.find('[data-testid="model-picker"]').setValue('m2')
+    await vi.waitFor(() => expect(cells(w)).toHaveLength(64))
+    expect(w.find('[role="grid"]').attributes('style')).toContain('repeat(8, 1fr)')
+    expect(w.find('[data-testid="mapping"]').text()).toContain('Black = -3.00')
+    expect(values(w)).toEqual(randomZ(64, 7))
+    expect(calls.some((c) => c.url === '/api/random?model=m2')).toBe(true)
+  })
+
+  it('randomizes only the selected squares', async () => {
+    const w = await start()
+    await w.find('[data-testid="reset"]').trigger('click')
+    click(cells(w)[3].element, true)
+    click(cells(w)[42].element, true)
+    await flushPromises()
+    expect(w.find('[data-testid="randomize-selected"]').text()).toContain('2 selected')
+    const spy = vi.spyOn(Math, 'random').mockReturnValue(0.9)
+    await w.find('[data-testid="randomize-selected"]').trigger('click')
+    spy.mockRestore()
+    const v = values(w)
+    expect(v[3]).toBeCloseTo(0.8, 1)
+    expect(v[42]).toBeCloseTo(0.8, 1)
+    expect(v.filter((x) => x !== 0)).toHaveLength(2)
+  })
+})

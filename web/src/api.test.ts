@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ApiError, api } from './api'
+
+function respond(status: number, body: unknown, type = 'application/json'): Response {
+  const text = typeof body === 'string' ? body : JSON.stringify(body)
+  return new Response(text, { status, headers: { 'Content-Type': type } })
+}
+
+afterEach(() => vi.unstubAllGlobals())
+
+describe('api', () => {
+  it('posts JSON to relative /api URLs', async () => {
+    const fetch = vi.fn(async () => respond(200, { z: [[0]], images: ['data:x'] }))
+    vi.stubGlobal('fetch', fetch)
+    await api.interpolate({ a: [0], b: [1], steps: 4, method: 'spherical', model: 'm' })
+    expect(fetch).toHaveBeenCalledTimes(1)
+    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit]
+    expect(url).toBe('/api/interpolate')
+    expect(init.method).toBe('POST')
+    expect(JSON.parse(init.body as string)).toEqual({ a: [0], b: [1], steps: 4, method: 'spherical', model: 'm' })
+  })
+
+  it('asks for a png face and returns the bytes', async () => {
+    const fetch = vi.fn(async () => new Response(new Uint8Array([137, 80, 78, 71]), { headers: { 'Content-Type': 'image/png' } }))
+    vi.stubGlobal('fetch', fetch)
+    const blob = await api.generatePng([0, 1], { model: 'm', scale: 8, resample: 'lanczos' })
+    expect(blob.size).toBe(4)
+    const init = (fetch.mock.calls[0] as unknown as [string, RequestInit])[1]
+    expect(JSON.parse(init.body as string)).toEqual({ model: 'm', z: [0, 1], scale: 8, resample: 'lanczos', format: 'png' })
+  })
+
+  it('builds the random query', async () => {
+    const fetch = vi.fn(async () => respond(200, { seed: 7, z: [0], image: 'data:' }))
+    vi.stubGlobal('fetch', fetch)
+    await api.random({ seed: 7, model: 'a b' })
+    await api.random()
+    expect(fetch.mock.calls.map((c) => (c as unknown as [string])[0])).toEqual(['/api/random?seed=7&model=a+b', '/api/random'])
+  })
+
+  it('turns {"detail": ...} errors into readable ApiErrors', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => respond(422, { detail: 'z must hold vectors of 100 numbers' })))
+    const err = await api.models().catch((e) => e)
+    expect(err).toBeInstanceOf(ApiError)
+    expect(err.status).toBe(422)
+    expect(err.message).toBe('Server error 422 on /api/models: z must hold vectors of 100 numbers')
+  })
+
+  it('handles non-JSON errors and network failures', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => respond(502, 'Bad gateway', 'text/plain')))
+    await expect(api.health()).rejects.toThrow('Server error 502 on /api/health: Bad gateway')
+    vi.stubGlobal('fetch', vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))))
+    await expect(api.health()).rejects.toThrow(/Cannot reach the face server \(Failed to fetch\)/)
+  })
+
+  it('passes aborts through untouched', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => Promise.reject(new DOMException('aborted', 'AbortError'))))
+    await expect(api.health()).rejects.toMatchObject({ name: 'AbortError' })
+  })
+})

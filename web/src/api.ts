@@ -1,0 +1,140 @@
+/** Typed wrappers of the studio's HTTP API (relative URLs under /api). */
+import type { ModelsResponse } from './types'
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+export function isAbort(error: unknown): boolean {
+  return error instanceof DOMException ? error.name === 'AbortError' : (error as Error)?.name === 'AbortError'
+}
+
+/** A readable message for any error thrown by the wrappers (or anything else). */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) return error.message
+  if (error instanceof Error) return error.message
+  return String(error)
+}
+
+async function readDetail(response: Response): Promise<string> {
+  const text = await response.text().catch(() => '')
+  try {
+    const data = JSON.parse(text) as { detail?: unknown }
+    const detail = data?.detail
+    if (typeof detail === 'string') return detail
+    if (Array.isArray(detail)) {
+      return detail.map((d) => (typeof d === 'object' && d && 'msg' in d ? String(d.msg) : JSON.stringify(d))).join('; ')
+    }
+    if (detail !== undefined) return JSON.stringify(detail)
+  } catch {
+    /* not JSON */
+  }
+  return text.trim().slice(0, 300) || response.statusText || 'no details'
+}
+
+async function request(path: string, init: RequestInit = {}): Promise<Response> {
+  let response: Response
+  try {
+    response = await fetch(path, init)
+  } catch (error) {
+    if (isAbort(error)) throw error
+    throw new ApiError(`Cannot reach the face server (${errorMessage(error)}). Is it running?`, 0)
+  }
+  if (!response.ok) {
+    throw new ApiError(`Server error ${response.status} on ${path}: ${await readDetail(response)}`, response.status)
+  }
+  return response
+}
+
+async function json<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const response = await request(path, init)
+  try {
+    return (await response.json()) as T
+  } catch {
+    throw new ApiError(`The server's answer to ${path} is not JSON`, response.status)
+  }
+}
+
+function post(body: unknown, signal?: AbortSignal): RequestInit {
+  return { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal }
+}
+
+export interface HealthResponse {
+  status: string
+  models: string[]
+}
+
+export interface GenerateOptions {
+  model?: string
+  scale?: number
+  resample?: 'nearest' | 'lanczos'
+  signal?: AbortSignal
+}
+
+export interface RandomResponse {
+  seed: number
+  model?: string
+  z: number[]
+  image: string
+}
+
+export interface InterpolateResponse {
+  z: number[][]
+  images: string[]
+}
+
+export interface ArithmeticResponse {
+  z: number[]
+  image: string
+}
+
+export const api = {
+  health(signal?: AbortSignal): Promise<HealthResponse> {
+    return json('/api/health', { signal })
+  },
+
+  models(signal?: AbortSignal): Promise<ModelsResponse> {
+    return json('/api/models', { signal })
+  },
+
+  /** One face as PNG bytes. */
+  async generatePng(z: number[], options: GenerateOptions = {}): Promise<Blob> {
+    const { model, scale, resample, signal } = options
+    const response = await request('/api/generate', post({ model, z, scale, resample, format: 'png' }, signal))
+    return response.blob()
+  },
+
+  /** Several faces as data URLs. */
+  generateBatch(z: number[][], options: GenerateOptions = {}): Promise<{ images: string[]; z: number[][] }> {
+    const { model, scale, resample, signal } = options
+    return json('/api/generate', post({ model, z, scale, resample, format: 'json' }, signal))
+  },
+
+  random(options: { seed?: number; model?: string; signal?: AbortSignal } = {}): Promise<RandomResponse> {
+    const query = new URLSearchParams()
+    if (options.seed !== undefined) query.set('seed', String(options.seed))
+    if (options.model) query.set('model', options.model)
+    const qs = query.toString()
+    return json(`/api/random${qs ? `?${qs}` : ''}`, { signal: options.signal })
+  },
+
+  interpolate(
+    body: { model?: string; a: number[]; b: number[]; steps: number; method: 'linear' | 'spherical' },
+    signal?: AbortSignal,
+  ): Promise<InterpolateResponse> {
+    return json('/api/interpolate', post(body, signal))
+  },
+
+  arithmetic(
+    body: { model?: string; a: number[][]; b: number[][]; c: number[][] },
+    signal?: AbortSignal,
+  ): Promise<ArithmeticResponse> {
+    return json('/api/arithmetic', post(body, signal))
+  },
+}

@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { LiveFace } from './live'
+
+interface Call {
+  z: number[]
+  signal: AbortSignal
+  resolve: (b: Blob) => void
+  reject: (e: unknown) => void
+}
+
+function setup(delay = 80) {
+  const calls: Call[] = []
+  const faces: number[][] = []
+  const errors: unknown[] = []
+  const live = new LiveFace(
+    (z, signal) =>
+      new Promise<Blob>((resolve, reject) => {
+        calls.push({ z, signal, resolve, reject })
+      }),
+    { onFace: (z) => faces.push(z), onError: (e) => errors.push(e) },
+    delay,
+  )
+  return { live, calls, faces, errors }
+}
+
+const blob = () => new Blob(['png'])
+
+describe('LiveFace', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('gathers quick changes into one request after the delay', async () => {
+    const { live, calls, faces } = setup()
+    live.schedule([1])
+    live.schedule([2])
+    live.schedule([3])
+    expect(calls).toHaveLength(0)
+    await vi.advanceTimersByTimeAsync(80)
+    expect(calls.map((c) => c.z)).toEqual([[3]])
+    calls[0].resolve(blob())
+    await vi.advanceTimersByTimeAsync(0)
+    expect(faces).toEqual([[3]])
+    expect(live.busy).toBe(false)
+  })
+
+  it('keeps one request in flight and sends the newest z when it returns', async () => {
+    const { live, calls, faces } = setup()
+    live.schedule([1])
+    await vi.advanceTimersByTimeAsync(80)
+    live.schedule([2])
+    live.schedule([3])
+    await vi.advanceTimersByTimeAsync(200)
+    expect(calls).toHaveLength(1)
+    calls[0].resolve(blob())
+    await vi.advanceTimersByTimeAsync(0)
+    expect(calls.map((c) => c.z)).toEqual([[1], [3]])
+    calls[1].resolve(blob())
+    await vi.advanceTimersByTimeAsync(0)
+    expect(faces).toEqual([[1], [3]])
+  })
+
+  it('ignores an answer that arrives after cancel (stale) and aborts it', async () => {
+    const { live, calls, faces, errors } = setup()
+    live.schedule([1])
+    await vi.advanceTimersByTimeAsync(80)
+    live.cancel()
+    expect(calls[0].signal.aborted).toBe(true)
+    calls[0].resolve(blob())
+    await vi.advanceTimersByTimeAsync(0)
+    expect(faces).toEqual([])
+    live.schedule([2])
+    await vi.advanceTimersByTimeAsync(80)
+    calls[1].reject(new Error('boom'))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(errors).toHaveLength(1)
+  })
+
+  it('cancel drops a pending change; immediate sends at once', async () => {
+    const { live, calls } = setup()
+    live.schedule([1])
+    live.cancel()
+    await vi.advanceTimersByTimeAsync(200)
+    expect(calls).toHaveLength(0)
+    live.immediate([5])
+    expect(calls.map((c) => c.z)).toEqual([[5]])
+  })
+
+  it('reports the round-trip time', async () => {
+    let t = 1000
+    const seen: number[] = []
+    const live = new LiveFace(
+      async () => {
+        t += 42
+        return blob()
+      },
+      { onFace: (_z, r) => seen.push(r.ms), onError: () => undefined },
+      80,
+      () => t,
+    )
+    live.immediate([1])
+    await vi.advanceTimersByTimeAsync(0)
+    expect(seen).toEqual([42])
+  })
+})
