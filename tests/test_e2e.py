@@ -1,0 +1,187 @@
+"""End to end in a real browser: Debian's Chromium driven by Playwright against `dcgan serve`."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+REQUIRED = os.environ.get("CI") == "true"  # in CI a missing browser or page is a failure, not a skip
+
+
+def missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return "Debian's chromium is not installed (scripts/test.sh installs it)"
+    if not (ROOT / "web" / "dist" / "index.html").exists():
+        return "the page is not built (scripts/setup.sh builds it)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model):
+    reason = missing()
+    if reason:
+        if REQUIRED:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dcgan.cli", "serve", "--model", str(tiny_model), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            httpx.get(f"{url}/api/health", timeout=1).raise_for_status()
+            break
+        except httpx.HTTPError:
+            if process.poll() is not None or time.time() > deadline:
+                process.kill()
+                pytest.fail(f"server did not start: {process.stderr.read().decode()[-2000:]}")
+            time.sleep(0.3)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    flags = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+        yield instance
+        instance.close()
+
+
+def face_src(page) -> str:
+    return page.get_attribute("[data-testid=face]", "src") or ""
+
+
+def wait_for_new_face(page, previous: str) -> str:
+    page.wait_for_function(
+        "prev => { const f = document.querySelector('[data-testid=face]');"
+        " return f && f.src && f.src !== prev && f.complete; }",
+        arg=previous,
+        timeout=20_000,
+    )
+    return face_src(page)
+
+
+def face_pixels(page) -> np.ndarray:
+    data = page.evaluate("""async () => {
+        const response = await fetch(document.querySelector('[data-testid=face]').src);
+        return Array.from(new Uint8Array(await response.arrayBuffer()));
+    }""")
+    return np.asarray(Image.open(io.BytesIO(bytes(data))).convert("RGB"))
+
+
+def settled_face(page, expected: np.ndarray, timeout: float = 20.0) -> np.ndarray:
+    """The face once it shows `expected` (live updates may still be in flight right after an edit)."""
+    deadline = time.time() + timeout
+    while not np.array_equal(pixels := face_pixels(page), expected) and time.time() < deadline:
+        time.sleep(0.1)
+    return pixels
+
+
+def served_face(server: str, z: list[float]) -> np.ndarray:
+    response = httpx.post(f"{server}/api/generate", json={"z": z})
+    return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+
+
+def cell_values(page) -> list[float]:
+    return page.eval_on_selector_all("[data-testid=z-cell]", "cells => cells.map(c => Number(c.dataset.value))")
+
+
+def test_paint_changes_the_face_and_share_link_restores_it(browser, server) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server)
+    first = wait_for_new_face(page, "")
+    assert len(cell_values(page)) == 16  # the grid follows the model's z contract (16 dims: 4×4)
+
+    page.click("[data-testid=reset]")
+    after_reset = wait_for_new_face(page, first)
+    assert cell_values(page) == [0.0] * 16  # the normal prior's mean
+    before_paint = face_pixels(page)
+
+    page.locator("[data-testid=swatch]").first.click()  # black = the prior's low end
+    cells = page.locator("[data-testid=z-cell]")
+    start, end = cells.nth(0).bounding_box(), cells.nth(3).bounding_box()
+    page.mouse.move(start["x"] + 5, start["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(end["x"] + 5, end["y"] + 5, steps=8)
+    page.mouse.up()
+    wait_for_new_face(page, after_reset)
+    values = cell_values(page)
+    assert values[:4] == [-3.0] * 4 and values[4:] == [0.0] * 12  # a drag paints the row, nothing else
+    painted = served_face(server, values)
+    np.testing.assert_array_equal(settled_face(page, painted), painted)  # the page shows the face of its z
+    assert not np.array_equal(painted, before_paint)
+
+    page.keyboard.press("Control+z")  # one stroke is one undo step
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=z-cell]')].every(c => Number(c.dataset.value) === 0)"
+    )
+    page.keyboard.press("Control+Shift+z")
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=z-cell]').dataset.value) === -3")
+
+    page.click("[data-testid=share]")
+    link = page.input_value("[data-testid=share-url]")
+    assert "#" in link and "z=" in link
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "studio.png"), full_page=True)
+
+    fresh = browser.new_page(viewport={"width": 375, "height": 800})  # phone width
+    fresh.goto(link)
+    wait_for_new_face(fresh, "")
+    assert cell_values(fresh) == values
+    np.testing.assert_array_equal(settled_face(fresh, painted), painted)  # the link restores the same pixels
+    fresh.screenshot(path=str(ARTIFACTS / "studio-phone.png"), full_page=True)
+    width = fresh.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 375  # no sideways scrolling at phone width
+    assert not errors
+
+
+def test_server_errors_are_shown_readably(browser, server) -> None:
+    page = browser.new_page()
+    page.goto(server)
+    wait_for_new_face(page, "")
+    page.click("[data-testid=paste-z]")
+    page.fill("[data-testid=paste-text]", "[1, 2, 3]")
+    page.click("[data-testid=paste-apply]")
+    banner = page.locator("[data-testid=error]")
+    banner.wait_for(timeout=10_000)
+    assert "16" in banner.inner_text()  # says how many values are expected
