@@ -143,3 +143,33 @@ def test_sigterm_writes_a_checkpoint_and_resume_continues(tiny_cache, tmp_path) 
     )
     assert resumed.returncode == 0, resumed.stderr
     assert checkpoint.list_checkpoints(run / "checkpoints")[-1][0] == steps[0] + 2
+
+
+def test_eval_every_keeps_the_best_checkpoint(tmp_path) -> None:
+    from conftest import blob_images
+    from PIL import Image
+
+    from dcgan.bundle import export
+    from dcgan.data import PrepareOptions, prepare
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, image in enumerate(blob_images(80, 40, seed=4)):
+        Image.fromarray(image).save(src / f"{i:03d}.png")
+    prepare(src, tmp_path / "split", PrepareOptions(size=32), split="0.7,0.3,0.0", workers=1, progress=False)
+    cfg = tiny_config(steps=9, eval_every=3, eval_samples=24, eval_extractor="pixels", checkpoint_every=100)
+    single = tmp_path / "single"  # a cache without splits: no val to find
+    single.mkdir()
+    np.save(single / "images.npy", blob_images(16, 32))
+    with pytest.raises(ConfigError, match="--eval-every needs a validation split"):
+        train(cfg, single, tmp_path / "r0", progress=False)
+    run = tmp_path / "run"
+    train(cfg, tmp_path / "split" / "train", run, progress=False)  # finds split/val by itself
+    rows = [json.loads(line) for line in (run / "evals.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [3, 6, 9] and all(r["extractor"] == "pixels" for r in rows)
+    best = min(rows, key=lambda r: r["fid"])
+    assert json.loads((run / "checkpoints" / "best" / "best.json").read_text()) == best
+    assert [s for s, _ in checkpoint.list_checkpoints(run / "checkpoints" / "best")] == [best["step"]]
+    bundle = export(run, tmp_path / "model", best=True)
+    provenance = json.loads((bundle / "model.json").read_text())["provenance"]
+    assert provenance["step"] == best["step"] and provenance["selected_by"]["fid"] == best["fid"]

@@ -21,12 +21,20 @@ BUNDLE_FILE = "model.json"
 
 
 def export(
-    run_dir: Path, out: Path, step: int | None = None, dtype: str = "float16", extra: dict | None = None
+    run_dir: Path,
+    out: Path,
+    step: int | None = None,
+    dtype: str = "float16",
+    extra: dict | None = None,
+    best: bool = False,
 ) -> Path:
     """Write MODEL_DIR/model.json (config, z contract, provenance) and generator.npz (weights, no pickle)."""
     run_dir, out = Path(run_dir), Path(out)
     cfg = load_config(run_dir / "config.json")
-    path = checkpoint.resolve(run_dir / "checkpoints", step)
+    folder = run_dir / "checkpoints" / ("best" if best else "")
+    path = checkpoint.resolve(folder, step)
+    if best:  # record how the checkpoint was chosen (validation FID during training)
+        extra = {**(extra or {}), "selected_by": json.loads((folder / "best.json").read_text())}
     saved, meta = checkpoint.read(path)
     generator = build_generator(cfg)
     if len(saved.get("generator", [])) != len(generator.variables):

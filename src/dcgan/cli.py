@@ -65,7 +65,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         cfg = from_dict({**saved, **overrides})
     from dcgan.training import train
 
-    result = train(cfg, args.data, args.run_dir, resume=args.resume, force=args.force)
+    result = train(cfg, args.data, args.run_dir, resume=args.resume, force=args.force, val=args.eval_data)
     print(f"step {result['step']}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items() if isinstance(v, float)))
     if result["interrupted"]:
         sys.exit(130)
@@ -74,7 +74,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     from dcgan.bundle import export
 
-    print(export(args.run_dir, args.out, args.step, dtype=args.dtype))
+    print(export(args.run_dir, args.out, args.step, dtype=args.dtype, best=args.best))
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
     p.add_argument("--force", action="store_true", help="use a run dir that holds another config / start over")
     p.add_argument("--config", type=Path, help="base config JSON (e.g. a run's config.json)")
+    p.add_argument("--eval-data", type=Path, help="val cache for --eval-every (default: val/ beside a train/ split)")
     add_config_flags(p)
     p.set_defaults(func=cmd_train)
 
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
+    p.add_argument("--best", action="store_true", help="the best checkpoint by validation FID (--eval-every)")
     p.add_argument("--dtype", choices=("float16", "float32"), default="float16")
     p.set_defaults(func=cmd_export)
 

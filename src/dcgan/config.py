@@ -18,7 +18,17 @@ Z_RANGES = {"uniform": (-1.0, 1.0), "normal": (-3.0, 3.0)}
 # Fields that define the generator and its z contract (kept in exported bundles).
 MODEL_FIELDS = ("image_size", "channels", "z_dim", "z_prior", "gf", "df")
 # Fields that may change when a run is resumed (schedule and side work only).
-RESUMABLE_FIELDS = ("steps", "epochs", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every")
+RESUMABLE_FIELDS = (
+    "steps",
+    "epochs",
+    "sample_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "log_every",
+    "eval_every",
+    "eval_samples",
+    "eval_extractor",
+)
 
 
 class ConfigError(ValueError):
@@ -54,6 +64,10 @@ class Config:
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
     log_every: int = 50
+    # validation during training (0 = off): FID/KID of eval_samples fixed-z faces against the val split
+    eval_every: int = 0
+    eval_samples: int = 1000
+    eval_extractor: str = "inception-fid"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -99,6 +113,8 @@ class Config:
             need(0 <= getattr(self, name) < 1, f"{name} must be in [0, 1), got {getattr(self, name)}")
         need(0 <= self.label_smoothing < 0.5, f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         need(self.steps >= 0 and self.epochs >= 0, "steps and epochs must be >= 0")
+        need(self.eval_every >= 0, f"eval_every must be >= 0, got {self.eval_every}")
+        need(self.eval_samples >= 2, f"eval_samples must be >= 2, got {self.eval_samples}")
         need(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
 
     @property

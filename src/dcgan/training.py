@@ -16,7 +16,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from dcgan import checkpoint
-from dcgan.config import RESUMABLE_FIELDS, Config, ConfigError
+from dcgan.config import RESUMABLE_FIELDS, Config, ConfigError, write_json_atomic
 from dcgan.config import load as load_config
 from dcgan.data import BatchSource, Cache
 from dcgan.images import make_grid, save_png, to_uint8
@@ -166,13 +166,80 @@ class Checkpointer(keras.callbacks.Callback):
         if batch % self.every == 0:
             self.save(batch)
 
-    def save(self, step: int) -> None:
-        if step == self.last_step:
+    def save(self, step: int, directory: Path | None = None, keep: int | None = None) -> None:
+        """Checkpoint into the run's checkpoints (or `directory`, e.g. the best-checkpoint folder)."""
+        if directory is None and step == self.last_step:
             return
         seconds = self.base_seconds + time.perf_counter() - self.started
         meta = {**self.meta, "images_seen": step * self.gan.cfg.batch_size, "train_seconds": round(seconds, 1)}
-        checkpoint.save(self.folder, step, self.gan.state_variables(), meta, keep=self.keep)
-        self.last_step = step
+        checkpoint.save(directory or self.folder, step, self.gan.state_variables(), meta, keep=keep or self.keep)
+        if directory is None:
+            self.last_step = step
+
+
+class Evaluator(keras.callbacks.Callback):
+    """Validation FID/KID of fixed-z samples every `every` steps; keeps the best checkpoint in checkpoints/best.
+
+    GANs often get worse late in training, so the best checkpoint by validation FID is the one to export.
+    """
+
+    def __init__(self, gan: DCGAN, run_dir: Path, val: Path, saver: Checkpointer, writer) -> None:
+        super().__init__()
+        from dcgan.features import get_extractor
+        from dcgan.metrics import reference_stats
+
+        cfg = gan.cfg
+        self.gan, self.saver, self.writer = gan, saver, writer
+        self.every = cfg.eval_every
+        self.extractor = get_extractor(cfg.eval_extractor)
+        self.reference = reference_stats(Cache.open(val), self.extractor)
+        self.z = fixed_z(cfg, cfg.eval_samples)
+        self.log = run_dir / "evals.jsonl"
+        self.best_dir = run_dir / "checkpoints" / "best"
+        best = self.best_dir / "best.json"
+        self.best = json.loads(best.read_text()) if best.exists() else None
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if batch % self.every == 0:
+            self.evaluate(batch)
+
+    def evaluate(self, step: int) -> dict:
+        from dcgan.metrics import evaluate_generator, generate_from_z
+
+        def generate(z: np.ndarray) -> np.ndarray:
+            return to_uint8(self.gan.generator(z, training=False))
+
+        result = evaluate_generator(
+            generate_from_z(generate, self.z),
+            len(self.z),
+            self.reference,
+            self.extractor,
+            pr_k=None,
+            fid_method="eigh",
+            kid_subset_size=min(1000, len(self.z)),
+        )
+        row = {
+            "step": step,
+            "fid": result["fid"],
+            "kid": result["kid_mean"],
+            "kid_std": result["kid_std"],
+            "extractor": self.extractor.name,
+            "samples": len(self.z),
+        }
+        with open(self.log, "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        with self.writer.as_default(step=step):
+            tf.summary.scalar("val/fid", row["fid"])
+            tf.summary.scalar("val/kid", row["kid"])
+        if self.best is None or row["fid"] < self.best["fid"]:
+            self.saver.save(step, directory=self.best_dir, keep=1)
+            self.best = row
+            write_json_atomic(self.best_dir / "best.json", row)
+        tqdm.write(
+            f"step {step}: val FID {row['fid']:.2f}, KID {row['kid']:.4f} ({self.extractor.name}); "
+            f"best FID {self.best['fid']:.2f} at step {self.best['step']}"
+        )
+        return row
 
 
 def total_steps(cfg: Config, steps_per_epoch: int) -> int:
@@ -183,13 +250,37 @@ def total_steps(cfg: Config, steps_per_epoch: int) -> int:
     raise ConfigError("say how long to train: --steps N or --epochs N")
 
 
+def default_val(data: Path) -> Path | None:
+    """The val split beside a train split (data/x/train → data/x/val), if there is one."""
+    data = Path(data)
+    candidate = data.parent / "val"
+    return candidate if data.name == "train" and (candidate / "images.npy").exists() else None
+
+
 def train(
-    cfg: Config, data: Path, run_dir: Path, resume: bool = False, force: bool = False, progress: bool = True
+    cfg: Config,
+    data: Path,
+    run_dir: Path,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    val: Path | None = None,
 ) -> dict:
-    """Train (or resume) a run; returns the final logs with the step reached."""
+    """Train (or resume) a run; returns the final logs with the step reached.
+
+    With `cfg.eval_every`, `val` (default: the val split beside a train split) scores the generator.
+    """
     run_dir = Path(run_dir)
     cache = Cache.open(data)
     cache.check_shape(cfg.image_size, cfg.channels)
+    val = val or default_val(data)
+    if cfg.eval_every and val is None:
+        raise ConfigError(
+            "--eval-every needs a validation split: pass --eval-data VAL_CACHE, or train on a "
+            "split cache's train/ folder so its val/ is found"
+        )
+    if val is not None:
+        Cache.open(val).check_shape(cfg.image_size, cfg.channels)
     source = BatchSource(cache.images, cfg.batch_size * cfg.d_steps, cfg.seed, cfg.flip)
     steps = total_steps(cfg, source.steps_per_epoch)
     cfg = check_run_dir(run_dir, cfg, resume, force)
@@ -219,6 +310,8 @@ def train(
         sampler,
         saver,
     ]
+    if cfg.eval_every:
+        callbacks.append(Evaluator(gan, run_dir, val, saver, writer))
     logs: dict = {}
     step = start
     with GracefulStop() as stop, ThreadPoolExecutor(1) as loader:
