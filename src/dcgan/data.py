@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import itertools
@@ -79,8 +80,9 @@ def iter_bytes(src: Path, names: list[str]) -> Iterator[tuple[str, bytes]]:
                 yield name, f"unreadable file: {exc.strerror or exc}"
 
 
-def decode(data: bytes, opts: PrepareOptions) -> np.ndarray:
-    """Decode, normalise mode, crop and resize one image; raises ValueError with a reason."""
+def open_image(data: bytes) -> Image.Image:
+    """Decode one image with the cache's rules: decompression-bomb limit, first frame, EXIF orientation,
+    16-bit scaled to 8, transparency composited on white. Raises ValueError with a reason."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -91,14 +93,20 @@ def decode(data: bytes, opts: PrepareOptions) -> np.ndarray:
             image.load()
         except (OSError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ValueError(f"unreadable image: {exc}") from None
-    image = ImageOps.exif_transpose(image)
+    with contextlib.suppress(OSError, ValueError, SyntaxError, KeyError):  # broken EXIF: keep pixels as stored
+        image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         array = np.asarray(image, dtype=np.float64)
         image = Image.fromarray(np.uint8(255 * (array - array.min()) / max(np.ptp(array), 1e-9)))
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return image
+
+
+def decode(data: bytes, opts: PrepareOptions) -> np.ndarray:
+    """Decode, normalise mode, crop and resize one image; raises ValueError with a reason."""
+    image = open_image(data)
     image = image.convert("L" if opts.grayscale else "RGB")
     if opts.crop == "center":
         side = min(image.size)

@@ -14,13 +14,10 @@ square grown by M of its side on every side (the face gets smaller).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import os
 import re
 import shutil
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -28,11 +25,11 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 from tqdm import tqdm
 
 from dcgan.config import write_json_atomic
-from dcgan.data import IMAGE_SUFFIXES, MAX_PIXELS, DataError, iter_bytes, list_sources
+from dcgan.data import IMAGE_SUFFIXES, DataError, iter_bytes, list_sources, open_image
 
 EYE_TEMPLATE = ((0.32, 0.52), (0.68, 0.52))  # (x, y) of the image-left and image-right eye, fractions of the side
 MANIFEST = "faces.json"
@@ -201,27 +198,8 @@ def align_face(image: Image.Image, face: Face, size: int, margin: float = 0.0) -
 
 
 def load_rgb(data: bytes) -> Image.Image:
-    """Decode a whole photo to RGB with `prepare`'s rules (decompression-bomb limit, first frame, EXIF
-    orientation, 16-bit scaled, transparency on white); ValueError with a reason."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:
-                raise ValueError(f"too large ({image.width}×{image.height} pixels)")
-            image.seek(0)
-            image.load()
-        except (OSError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ValueError(f"unreadable image: {exc}") from None
-    with contextlib.suppress(OSError, ValueError, SyntaxError, KeyError):  # broken EXIF: keep pixels as stored
-        image = ImageOps.exif_transpose(image)
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        array = np.asarray(image, dtype=np.float64)
-        image = Image.fromarray(np.uint8(255 * (array - array.min()) / max(np.ptp(array), 1e-9)))
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    return image.convert("RGB")
+    """Decode a whole photo to RGB with `prepare`'s rules; ValueError with a reason."""
+    return open_image(data).convert("RGB")
 
 
 def _phash(image: Image.Image) -> int:
