@@ -61,11 +61,11 @@ class ArithmeticRequest(Strict):
 
 @dataclass
 class MicroBatcher:
-    """Collects concurrent generate calls for a few ms and runs them as one generator call."""
+    """Runs concurrent generate calls as one generator call (optionally waiting `window_s` for more)."""
 
     model: FaceGenerator
     executor: ThreadPoolExecutor
-    window_s: float = 0.003
+    window_s: float = 0.0
     max_batch: int = MAX_BATCH
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
 
@@ -75,16 +75,27 @@ class MicroBatcher:
         return await future
 
     async def run(self) -> None:
+        """Dynamic batching: take every request already waiting (plus any arriving within `window_s`).
+
+        Under load, requests queue up while the generator runs, so batches grow with the load; a lone
+        request never waits for a timer.
+        """
         loop = asyncio.get_running_loop()
         while True:
             items = [await self.queue.get()]
+            await asyncio.sleep(0)  # let requests that are already parsed reach the queue
             size = len(items[0][0])
             deadline = loop.time() + self.window_s
-            while size < self.max_batch and (timeout := deadline - loop.time()) > 0:
+            while size < self.max_batch:
                 try:
-                    item = await asyncio.wait_for(self.queue.get(), timeout)
-                except TimeoutError:
-                    break
+                    item = self.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    if (timeout := deadline - loop.time()) <= 0:
+                        break
+                    try:
+                        item = await asyncio.wait_for(self.queue.get(), timeout)
+                    except TimeoutError:
+                        break
                 items.append(item)
                 size += len(item[0])
             batch = np.concatenate([z for z, _ in items])
