@@ -65,7 +65,16 @@ def cmd_train(args: argparse.Namespace) -> None:
         cfg = from_dict({**saved, **overrides})
     from dcgan.training import train
 
-    result = train(cfg, args.data, args.run_dir, resume=args.resume, force=args.force, val=args.eval_data)
+    result = train(
+        cfg,
+        args.data,
+        args.run_dir,
+        resume=args.resume,
+        force=args.force,
+        val=args.eval_data,
+        progress=args.progress,
+        strategy=args.strategy,
+    )
     print(f"step {result['step']}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items() if isinstance(v, float)))
     if result["interrupted"]:
         sys.exit(130)
@@ -140,6 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="use a run dir that holds another config / start over")
     p.add_argument("--config", type=Path, help="base config JSON (e.g. a run's config.json)")
     p.add_argument("--eval-data", type=Path, help="val cache for --eval-every (default: val/ beside a train/ split)")
+    p.add_argument(
+        "--strategy",
+        choices=("default", "mirrored", "multiworker"),
+        default="default",
+        help="default: one device; mirrored: all GPUs of this host (tf.distribute.MirroredStrategy); multiworker: "
+        "the hosts in TF_CONFIG (MultiWorkerMirroredStrategy). --batch-size is the global batch on every strategy",
+    )
+    p.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=True, help="show the progress bar (chief only)"
+    )
     add_config_flags(p)
     p.set_defaults(func=cmd_train)
 

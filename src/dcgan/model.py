@@ -18,11 +18,13 @@ def conv_init() -> keras.initializers.Initializer:
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
-def batch_norm(name: str) -> layers.BatchNormalization:
+def batch_norm(name: str, synchronized: bool = False) -> layers.BatchNormalization:
+    """The paper's BN; `synchronized` computes the batch statistics over the global batch of all replicas."""
     return layers.BatchNormalization(
         momentum=BN_MOMENTUM,
         epsilon=BN_EPSILON,
         gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=0.02),
+        synchronized=synchronized,
         name=name,
     )
 
@@ -32,20 +34,20 @@ def num_resamplings(image_size: int) -> int:
     return int(math.log2(image_size // 4))
 
 
-def build_generator(cfg: Config) -> keras.Model:
+def build_generator(cfg: Config, synchronized_bn: bool = False) -> keras.Model:
     """z → dense 4×4×C0 → BN → ReLU → [deconv 5×5/2 → BN → ReLU]* → deconv 5×5/2 → tanh."""
     n = num_resamplings(cfg.image_size)
     widths = [cfg.gf * 2 ** (n - 1 - i) for i in range(n)]  # e.g. 512, 256, 128, 64 for 64×64
     z = keras.Input(shape=(cfg.z_dim,), name="z")
     x = layers.Dense(4 * 4 * widths[0], use_bias=False, kernel_initializer=conv_init(), name="project")(z)
     x = layers.Reshape((4, 4, widths[0]))(x)
-    x = batch_norm("project_bn")(x)
+    x = batch_norm("project_bn", synchronized_bn)(x)
     x = layers.ReLU()(x)
     for i, width in enumerate(widths[1:], start=1):
         x = layers.Conv2DTranspose(
             width, 5, strides=2, padding="same", use_bias=False, kernel_initializer=conv_init(), name=f"deconv{i}"
         )(x)
-        x = batch_norm(f"deconv{i}_bn")(x)
+        x = batch_norm(f"deconv{i}_bn", synchronized_bn)(x)
         x = layers.ReLU()(x)
     x = layers.Conv2DTranspose(
         cfg.channels, 5, strides=2, padding="same", kernel_initializer=conv_init(), name=f"deconv{n}"
@@ -54,7 +56,7 @@ def build_generator(cfg: Config) -> keras.Model:
     return keras.Model(z, image, name="generator")
 
 
-def build_discriminator(cfg: Config) -> keras.Model:
+def build_discriminator(cfg: Config, synchronized_bn: bool = False) -> keras.Model:
     """image → [conv 5×5/2 → (BN) → LeakyReLU 0.2]* → dense logit; no BN on the first conv."""
     n = num_resamplings(cfg.image_size)
     image = keras.Input(shape=(cfg.image_size, cfg.image_size, cfg.channels), name="image")
@@ -70,7 +72,7 @@ def build_discriminator(cfg: Config) -> keras.Model:
             name=f"conv{i + 1}",
         )(x)
         if i > 0:
-            x = batch_norm(f"conv{i + 1}_bn")(x)
+            x = batch_norm(f"conv{i + 1}_bn", synchronized_bn)(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
     x = layers.Flatten()(x)
     logit = layers.Dense(1, kernel_initializer=conv_init(), dtype="float32", name="logit")(x)
@@ -85,14 +87,45 @@ def sample_z(cfg: Config, batch: int | tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     return tf.random.stateless_normal(shape, seed)
 
 
-class DCGAN(keras.Model):
-    """Generator + discriminator trained with the non-saturating GAN loss."""
+class ReplicaShard:
+    """One replica's share of the global batch inside `strategy.run` (see `DCGAN.replica_step`).
 
-    def __init__(self, cfg: Config, **kwargs) -> None:
+    Replica r of R holds rows r::R of every global chunk of `cfg.batch_size` images; z is drawn for the whole
+    chunk from the stateless seed and sliced the same way, so the replicas together see exactly the images and z of
+    the single-device step.
+    """
+
+    def __init__(self, cfg: Config, replica: tf.Tensor | int, num_replicas: int) -> None:
+        self.cfg, self.replica, self.num_replicas = cfg, replica, num_replicas
+        self.global_batch = cfg.batch_size
+
+    def z(self, seed: tf.Tensor) -> tf.Tensor:
+        return sample_z(self.cfg, self.global_batch, seed)[self.replica :: self.num_replicas]
+
+    def mean(self, per_example: tf.Tensor) -> tf.Tensor:
+        """This replica's share of the global-batch mean: sum(per_example) / global batch."""
+        return tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch)
+
+
+def _bce_per_example(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    return keras.losses.binary_crossentropy(targets, logits, from_logits=True)
+
+
+class DCGAN(keras.Model):
+    """Generator + discriminator trained with the non-saturating GAN loss.
+
+    `train_step` is the single-device step. For `tf.distribute` (see `dcgan.distributed`) the model is built
+    under `strategy.scope()` and `replica_step` runs on every replica. `synchronized_bn=True` makes every
+    BatchNormalization layer compute its training-time batch statistics over the global batch (all-reduced across
+    replicas and workers) instead of per replica, so a distributed step normalises exactly the batch a single
+    device would; the variables are the same either way, so checkpoints move freely between strategies.
+    """
+
+    def __init__(self, cfg: Config, synchronized_bn: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.cfg = cfg
-        self.generator = build_generator(cfg)
-        self.discriminator = build_discriminator(cfg)
+        self.generator = build_generator(cfg, synchronized_bn)
+        self.discriminator = build_discriminator(cfg, synchronized_bn)
         self.g_optimizer = keras.optimizers.Adam(cfg.lr_g, beta_1=cfg.beta1, beta_2=cfg.beta2)
         self.d_optimizer = keras.optimizers.Adam(cfg.lr_d, beta_1=cfg.beta1, beta_2=cfg.beta2)
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -102,30 +135,43 @@ class DCGAN(keras.Model):
     def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator(z, training=training)
 
-    def _d_step(self, real: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _d_step(self, real: tf.Tensor, seed: tf.Tensor, shard: ReplicaShard | None = None) -> dict[str, tf.Tensor]:
         batch = tf.shape(real)[0]
-        z = sample_z(self.cfg, batch, seed)
+        z = sample_z(self.cfg, batch, seed) if shard is None else shard.z(seed)
         real_label = 1.0 - self.cfg.label_smoothing  # one-sided label smoothing
         with tf.GradientTape() as tape:
             fake = self.generator(z, training=True)
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(fake, training=True)
-            d_loss = self.bce(tf.fill(tf.shape(real_logits), real_label), real_logits) + self.bce(
-                tf.zeros_like(fake_logits), fake_logits
-            )
+            real_targets = tf.fill(tf.shape(real_logits), real_label)
+            if shard is None:
+                d_loss = self.bce(real_targets, real_logits) + self.bce(tf.zeros_like(fake_logits), fake_logits)
+            else:
+                d_loss = shard.mean(_bce_per_example(real_targets, real_logits)) + shard.mean(
+                    _bce_per_example(tf.zeros_like(fake_logits), fake_logits)
+                )
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
+        if shard is not None:
+            return {
+                "d_loss": d_loss,
+                "d_real": shard.mean(tf.sigmoid(real_logits)[:, 0]),
+                "d_fake": shard.mean(tf.sigmoid(fake_logits)[:, 0]),
+            }
         return {
             "d_loss": d_loss,
             "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
             "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
         }
 
-    def _g_step(self, batch: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        z = sample_z(self.cfg, batch, seed)
+    def _g_step(self, batch: tf.Tensor, seed: tf.Tensor, shard: ReplicaShard | None = None) -> tf.Tensor:
+        z = sample_z(self.cfg, batch, seed) if shard is None else shard.z(seed)
         with tf.GradientTape() as tape:
             fake_logits = self.discriminator(self.generator(z, training=True), training=True)
-            g_loss = self.bce(tf.ones_like(fake_logits), fake_logits)  # non-saturating: max log D(G(z))
+            if shard is None:
+                g_loss = self.bce(tf.ones_like(fake_logits), fake_logits)  # non-saturating: max log D(G(z))
+            else:
+                g_loss = shard.mean(_bce_per_example(tf.ones_like(fake_logits), fake_logits))
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         return g_loss
@@ -144,6 +190,27 @@ class DCGAN(keras.Model):
         for i, chunk in enumerate(chunks):
             logs = self._d_step(chunk, tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + i]))
         g_loss = self._g_step(tf.shape(chunks[-1])[0], tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + 7]))
+        return {**logs, "g_loss": g_loss}
+
+    def replica_step(self, images: tf.Tensor, step: tf.Tensor) -> dict[str, tf.Tensor]:
+        """`train_step` on one replica, called by `strategy.run` on the replica's slice of the global batch.
+
+        `images` holds rows r::R of each of the `d_steps` global chunks, chunk after chunk (see
+        `dcgan.distributed.replica_positions`). Every loss is the per-example loss summed over the replica's rows
+        and divided by the *global* batch (`tf.nn.compute_average_loss`); the optimizers all-reduce (sum) the
+        gradients over the replicas, so each update follows the gradient of the global-batch mean, as on one
+        device. The returned values are this replica's shares: their SUM over replicas is the global value.
+        """
+        context = tf.distribute.get_replica_context()
+        shard = ReplicaShard(self.cfg, context.replica_id_in_sync_group, context.num_replicas_in_sync)
+        real = tf.cast(images, tf.float32) / 127.5 - 1.0
+        d_steps = self.cfg.d_steps
+        chunks = tf.split(real, d_steps) if d_steps > 1 else [real]
+        for i, chunk in enumerate(chunks):
+            logs = self._d_step(chunk, tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + i]), shard)
+        g_loss = self._g_step(
+            tf.shape(chunks[-1])[0], tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + 7]), shard
+        )
         return {**logs, "g_loss": g_loss}
 
     def state_variables(self) -> dict[str, list]:

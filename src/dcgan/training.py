@@ -265,11 +265,19 @@ def train(
     force: bool = False,
     progress: bool = True,
     val: Path | None = None,
+    strategy: str | tf.distribute.Strategy | None = None,
 ) -> dict:
     """Train (or resume) a run; returns the final logs with the step reached.
 
     With `cfg.eval_every`, `val` (default: the val split beside a train split) scores the generator.
+    `strategy` ("default", "mirrored", "multiworker" or a `tf.distribute.Strategy`) trains data-parallel
+    (see `dcgan.distributed`); None / "default" is the plain single-device loop.
     """
+    from dcgan import distributed
+
+    if isinstance(strategy, str):
+        strategy = distributed.make_strategy(strategy)  # first: multi-worker collectives need a fresh runtime
+    chief = distributed.is_chief(strategy)
     run_dir = Path(run_dir)
     cache = Cache.open(data)
     cache.check_shape(cfg.image_size, cfg.channels)
@@ -281,15 +289,25 @@ def train(
         )
     if val is not None:
         Cache.open(val).check_shape(cfg.image_size, cfg.channels)
-    source = BatchSource(cache.images, cfg.batch_size * cfg.d_steps, cfg.seed, cfg.flip)
+    source_type = BatchSource if strategy is None else distributed.ShardedBatchSource
+    source = source_type(cache.images, cfg.batch_size * cfg.d_steps, cfg.seed, cfg.flip)
     steps = total_steps(cfg, source.steps_per_epoch)
-    cfg = check_run_dir(run_dir, cfg, resume, force)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    cfg.save(run_dir / "config.json")
+    if chief:
+        cfg = check_run_dir(run_dir, cfg, resume, force)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        cfg.save(run_dir / "config.json")
+    elif resume:  # other workers only check (the chief owns the run dir)
+        cfg = check_run_dir(run_dir, cfg, resume, force)
 
     set_precision(cfg)
     keras.utils.set_random_seed(cfg.seed)  # the initial weights follow from the seed too
-    gan = DCGAN(cfg)
+    if strategy is None:
+        gan = DCGAN(cfg)
+        step_fn = None
+    else:
+        with strategy.scope():  # variables of both models and optimizers are mirrored
+            gan = DCGAN(cfg, synchronized_bn=True)
+        step_fn = distributed.DistributedStep(strategy, gan, source)
     start, meta = 0, {}
     if resume and checkpoint.list_checkpoints(run_dir / "checkpoints"):
         meta = checkpoint.restore(checkpoint.resolve(run_dir / "checkpoints"), gan.state_variables())
@@ -301,41 +319,54 @@ def train(
         "config": cfg.to_dict(),
         "train_seconds": meta.get("train_seconds", 0.0),
     }
-    writer = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
-    saver = Checkpointer(gan, run_dir, cfg.checkpoint_every, cfg.keep_checkpoints, meta)
-    sampler = SampleGrid(gan, run_dir, cfg.sample_every, writer)
-    callbacks = [
-        ProgressBar(steps, start, cfg.batch_size, progress),
-        ScalarLogger(run_dir, cfg.log_every, writer),
-        sampler,
-        saver,
-    ]
-    if cfg.eval_every:
-        callbacks.append(Evaluator(gan, run_dir, val, saver, writer))
+    if chief:
+        writer = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
+        saver = Checkpointer(gan, run_dir, cfg.checkpoint_every, cfg.keep_checkpoints, meta)
+        sampler = SampleGrid(gan, run_dir, cfg.sample_every, writer)
+        callbacks = [
+            ProgressBar(steps, start, cfg.batch_size, progress),
+            ScalarLogger(run_dir, cfg.log_every, writer),
+            sampler,
+            saver,
+        ]
+        if cfg.eval_every:
+            callbacks.append(Evaluator(gan, run_dir, val, saver, writer))
+    else:  # a non-chief worker computes its share of every step and writes nothing
+        callbacks = []
+    load = source.batch if step_fn is None else step_fn.load
     logs: dict = {}
     step = start
+    agreed_stop = False  # distributed: some worker was signalled; all workers stop after the same step
     with GracefulStop() as stop, ThreadPoolExecutor(1) as loader:
-        upcoming = loader.submit(source.batch, step)
-        while step < steps and stop.signal is None:
+        upcoming = loader.submit(load, step)
+        while step < steps and not (agreed_stop if step_fn is not None else stop.signal is not None):
             images = upcoming.result()
             if step + 1 < steps:
-                upcoming = loader.submit(source.batch, step + 1)
-            logs = {k: float(v) for k, v in gan.train_step((tf.constant(images), tf.constant(step, tf.int64))).items()}
+                upcoming = loader.submit(load, step + 1)
+            if step_fn is None:
+                logs = {
+                    k: float(v) for k, v in gan.train_step((tf.constant(images), tf.constant(step, tf.int64))).items()
+                }
+            else:
+                logs, agreed_stop = step_fn(images, step, stop.signal is not None)
             if not all(math.isfinite(v) for v in logs.values()):
+                last = saver.last_step if chief else "see the chief"
                 raise FloatingPointError(
-                    f"non-finite loss at step {step + 1}: {logs}; the last checkpoint (step {saver.last_step}) is kept"
+                    f"non-finite loss at step {step + 1}: {logs}; the last checkpoint (step {last}) is kept"
                 )
             step += 1
             for callback in callbacks:
                 callback.on_train_batch_end(step, logs)
-    saver.save(step)
-    if step > start and step % cfg.sample_every:
-        sampler.write(step)
-    for callback in callbacks:
-        callback.on_train_end(logs)
-    writer.flush()
+    if agreed_stop and stop.signal is None:
+        stop.signal = -1  # stopped because another worker was signalled
+    if chief:
+        saver.save(step)
+        if step > start and step % cfg.sample_every:
+            sampler.write(step)
+        for callback in callbacks:
+            callback.on_train_end(logs)
+        writer.flush()
     if stop.signal is not None:
-        tqdm.write(
-            f"stopped by signal {stop.signal} at step {step}; checkpoint written, resume with --resume", file=sys.stderr
-        )
+        cause = "a peer worker's signal" if stop.signal == -1 else f"signal {stop.signal}"
+        tqdm.write(f"stopped by {cause} at step {step}; checkpoint written, resume with --resume", file=sys.stderr)
     return {**logs, "step": step, "interrupted": stop.signal is not None}
