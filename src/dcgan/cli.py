@@ -32,8 +32,10 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
             )
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
-    base = load_config(args.config).to_dict() if args.config else Config().to_dict()
+def config_from_args(args: argparse.Namespace, base_file: Path | None = None) -> Config:
+    """Flags over a base: `base_file`, else --config, else the defaults."""
+    base_file = base_file or args.config
+    base = load_config(base_file).to_dict() if base_file else Config().to_dict()
     overrides = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name) is not None}
     return from_dict({**base, **overrides})
 
@@ -58,11 +60,9 @@ def cmd_prepare(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    cfg = config_from_args(args)
-    if args.resume and not args.config and (args.run_dir / "config.json").exists():
-        saved = load_config(args.run_dir / "config.json").to_dict()
-        overrides = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name) is not None}
-        cfg = from_dict({**saved, **overrides})
+    saved = args.run_dir / "config.json"
+    resuming_saved = args.resume and not args.config and saved.exists()
+    cfg = config_from_args(args, saved if resuming_saved else None)
     from dcgan.training import train
 
     result = train(
