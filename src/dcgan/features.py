@@ -169,7 +169,7 @@ class InceptionFID(FeatureExtractor):
     name = "inception-fid"
     dim = 2048
     comparable = True
-    batch_size = 50
+    batch_size = 8  # measured fastest on a 2-core AVX2 CPU: 7.4 images/s vs 4.1 at batch 50 (NCHW)
 
     def __init__(self, path: Path | str | None = None, threads: int | None = None, verify: bool = True) -> None:
         try:
@@ -188,7 +188,8 @@ class InceptionFID(FeatureExtractor):
         self._torch = torch
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 deprecates jit.load; it still works
-            self.model = torch.jit.load(str(self.path), map_location="cpu").eval()
+            model = torch.jit.load(str(self.path), map_location="cpu").eval()
+        self.model = model.to(memory_format=torch.channels_last)  # oneDNN's fast path for convs and pools on CPU
 
     def preprocess(self, images: np.ndarray):
         """uint8 N×H×W×3 → float32 N×3×299×299 torch tensor in [-1, 1), as the TF FID graph sees it."""
@@ -196,7 +197,8 @@ class InceptionFID(FeatureExtractor):
         x = torch.from_numpy(np.array(images, dtype=np.float32)).permute(0, 3, 1, 2)  # a writable copy
         if x.shape[2:] != (FID_SIZE, FID_SIZE):
             x = tf1_bilinear_resize(x, FID_SIZE)
-        return x / 128.0 - 1.0  # the graph's Sub(128), Mul(1/128): [0, 255] → [-1, 0.9921875]
+        x = x / 128.0 - 1.0  # the graph's Sub(128), Mul(1/128): [0, 255] → [-1, 0.9921875]
+        return x.contiguous(memory_format=torch.channels_last)
 
     def _features(self, images: np.ndarray) -> np.ndarray:
         with self._torch.inference_mode():
