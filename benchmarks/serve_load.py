@@ -1,10 +1,12 @@
 """Latency and throughput of `dcgan serve`: one face at 1 client, faces/s at N concurrent clients.
 
-    python benchmarks/serve_load.py [--model DIR] [--url http://127.0.0.1:8000] [--clients 16] [--seconds 10]
+    python benchmarks/serve_load.py [--model DIR] [--url URL] [--clients 16] [--seconds 10] [--workers 1]
 
-Without --url it starts the server itself (uvicorn in a subprocess on a free loopback port) and stops it.
-Prints p50/p99 latency for sequential single-face requests and faces/s, p50/p99 and errors under load,
-plus the server's resident memory after warm-up and at the end.
+Without --url it starts `dcgan serve` itself (on a free loopback port, with --workers processes) and stops it.
+Prints p50/p99 latency for sequential single-face requests, then faces/s, p50/p99 and errors under load.
+Memory: the server's resident memory (all its processes) is read after a warm-up at full load (so every
+batch size the load produces has been seen once), then every second of the measured run; the end-to-warm
+ratio shows whether serving leaks.
 """
 
 from __future__ import annotations
@@ -32,10 +34,31 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident memory of a process and its children (uvicorn workers), in MB."""
+    total = 0.0
+    for proc in [pid, *children(pid)]:
+        try:
+            for line in Path(f"/proc/{proc}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except FileNotFoundError:
+            continue
+    return total
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids = (task / "children").read_text().split() if (task / "children").exists() else []
+        for kid in map(int, kids):
+            found += [kid, *children(kid)]
+    return found
+
+
+async def sample_memory(pid: int, samples: list[float], every: float = 1.0) -> None:
+    while True:
+        samples.append(rss_mb(pid))
+        await asyncio.sleep(every)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -58,7 +81,11 @@ async def client_loop(
         i += 1
 
 
-async def load(url: str, z_dim: int, low: float, high: float, clients: int, seconds: float) -> dict:
+async def load(
+    url: str, z_dim: int, low: float, high: float, clients: int, seconds: float, pid: int | None = None
+) -> dict:
+    memory: list[float] = []
+    sampler = asyncio.create_task(sample_memory(pid, memory)) if pid else None
     rng = np.random.default_rng(0)
     bodies = [{"z": rng.uniform(low, high, z_dim).round(4).tolist()} for _ in range(64)]
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -71,7 +98,10 @@ async def load(url: str, z_dim: int, low: float, high: float, clients: int, seco
             *(client_loop(client, bodies[k:] + bodies[:k], until, latencies, errors) for k in range(clients))
         )
         elapsed = time.perf_counter() - start
+    if sampler:
+        sampler.cancel()
     return {
+        "memory": memory,
         "requests": len(latencies),
         "errors": errors,
         "rate": len(latencies) / elapsed,
@@ -87,6 +117,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--single", type=int, default=200, help="sequential single-client requests")
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds of full load before measuring")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (when this script starts it)")
     args = parser.parse_args()
 
     server = None
@@ -95,7 +127,18 @@ def main() -> None:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
-            [sys.executable, "-m", "dcgan.cli", "serve", "--model", str(args.model), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "dcgan.cli",
+                "serve",
+                "--model",
+                str(args.model),
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
@@ -111,8 +154,7 @@ def main() -> None:
                     raise SystemExit("server did not start") from None
                 time.sleep(0.5)
         z = models["models"][0]["z"]
-        asyncio.run(load(url, z["dim"], z["low"], z["high"], 1, 2.0))  # warm-up
-        memory_warm = rss_mb(server.pid) if server else float("nan")
+        asyncio.run(load(url, z["dim"], z["low"], z["high"], 1, 2.0))  # trace and warm the single-face path
         latencies = []
         with httpx.Client(base_url=url, timeout=30) as client:
             rng = np.random.default_rng(1)
@@ -125,19 +167,24 @@ def main() -> None:
             f"1 client, one {models['models'][0]['image_size']}px face per request ({args.single} requests): "
             f"p50 {1000 * statistics.median(latencies):.1f} ms, p99 {1000 * percentile(latencies, 99):.1f} ms"
         )
-        result = asyncio.run(load(url, z["dim"], z["low"], z["high"], args.clients, args.seconds))
+        pid = server.pid if server else None
+        asyncio.run(load(url, z["dim"], z["low"], z["high"], args.clients, args.warmup))
+        memory_warm = rss_mb(pid) if pid else float("nan")
+        result = asyncio.run(load(url, z["dim"], z["low"], z["high"], args.clients, args.seconds, pid))
         print(
-            f"{args.clients} clients for {args.seconds:.0f} s: {result['rate']:.0f} faces/s, "
+            f"{args.clients} clients for {args.seconds:.0f} s (after {args.warmup:.0f} s warm-up, "
+            f"{args.workers} worker(s)): {result['rate']:.0f} faces/s, "
             f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
             f"{result['requests']} requests, {len(result['errors'])} errors"
         )
         if result["errors"]:
             print("first errors:", result["errors"][:3])
-        if server:
-            memory_end = rss_mb(server.pid)
+        if pid:
+            memory_end = rss_mb(pid)
             print(
                 f"server memory: {memory_warm:.0f} MB after warm-up, {memory_end:.0f} MB at the end "
-                f"({100 * (memory_end / memory_warm - 1):+.1f}%)"
+                f"({100 * (memory_end / memory_warm - 1):+.1f}%), peak {max(result['memory']):.0f} MB "
+                f"over {len(result['memory'])} one-second samples"
             )
     finally:
         if server:

@@ -111,7 +111,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     from dcgan.serving import run
 
-    run(args.model or [DEFAULT_MODEL], host=args.host, port=args.port, cors_origins=args.cors)
+    run(args.model or [DEFAULT_MODEL], host=args.host, port=args.port, cors_origins=args.cors, workers=args.workers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
         "--cors", action="append", metavar="ORIGIN", help="allow this browser origin (CORS is closed by default)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=1, help="server processes sharing the port, each with its own model copy"
     )
     p.set_defaults(func=cmd_serve)
 

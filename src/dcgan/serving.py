@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -293,9 +295,43 @@ def create_app(
     return app
 
 
+SERVE_ENV = "DCGAN_SERVE"  # JSON settings handed to each uvicorn worker process
+
+
+def app_from_env() -> FastAPI:
+    """App factory for uvicorn's worker processes: settings come from $DCGAN_SERVE (JSON), set by `run`."""
+    settings = json.loads(os.environ[SERVE_ENV])
+    threads = settings.get("threads")
+    if threads:  # share the cores between workers instead of every worker using all of them
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    return create_app([Path(d) for d in settings["models"]], cors_origins=settings.get("cors"))
+
+
 def run(
-    model_dirs: list[Path], host: str = "127.0.0.1", port: int = 8000, cors_origins: list[str] | None = None
+    model_dirs: list[Path],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    cors_origins: list[str] | None = None,
+    workers: int = 1,
 ) -> None:
+    """Serve in this process, or in `workers` uvicorn worker processes that share the port.
+
+    Each worker loads its own copy of the models and keeps no state between requests, so workers
+    (or replicas on several hosts behind a load balancer) are interchangeable.
+    """
     import uvicorn
 
-    uvicorn.run(create_app(model_dirs, cors_origins=cors_origins), host=host, port=port, log_level="info")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if workers == 1:
+        app = create_app(model_dirs, cors_origins=cors_origins)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    os.environ[SERVE_ENV] = json.dumps(
+        {"models": [str(Path(d).resolve()) for d in model_dirs], "cors": cors_origins, "threads": threads}
+    )
+    uvicorn.run("dcgan.serving:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
