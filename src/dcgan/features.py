@@ -60,7 +60,8 @@ class FeatureExtractor(ABC):
         images = as_rgb_uint8(images)
         if len(images) == 0:
             return np.zeros((0, self.dim), np.float64)
-        features = np.asarray(self._features(images), dtype=np.float64)
+        chunks = [self._features(images[i : i + self.batch_size]) for i in range(0, len(images), self.batch_size)]
+        features = np.concatenate([np.asarray(c, dtype=np.float64) for c in chunks])
         if features.shape != (len(images), self.dim):
             raise MetricsError(
                 f"{self.name} returned features of shape {features.shape}, expected {(len(images), self.dim)}"
