@@ -200,10 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from dcgan.datasets.cli import add_commands
     from dcgan.metrics import add_evaluate_command
+    from dcgan.selection import add_select_command
     from dcgan.tuning import add_tune_command
 
     add_commands(sub)
     add_evaluate_command(sub)
+    add_select_command(sub)
     add_tune_command(sub)
     return parser
 

@@ -505,6 +505,33 @@ def evaluate_generator(
     return result
 
 
+def validation_score(
+    generate: Callable[[np.ndarray], np.ndarray],
+    z: np.ndarray,
+    reference: ReferenceStats,
+    extractor: FeatureExtractor,
+    progress: bool = False,
+) -> dict:
+    """The fast checkpoint score used to pick checkpoints: FID and KID of `generate(z)` (no P/R), JSON-ready."""
+    result = evaluate_generator(
+        generate_from_z(generate, z),
+        len(z),
+        reference,
+        extractor,
+        progress=progress,
+        pr_k=None,
+        fid_method="eigh",
+        kid_subset_size=min(1000, len(z)),
+    )
+    return {
+        "fid": result["fid"],
+        "kid": result["kid_mean"],
+        "kid_std": result["kid_std"],
+        "extractor": extractor.name,
+        "samples": len(z),
+    }
+
+
 def evaluate_images(
     images: np.ndarray,
     reference: ReferenceStats,

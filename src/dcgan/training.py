@@ -204,28 +204,12 @@ class Evaluator(keras.callbacks.Callback):
             self.evaluate(batch)
 
     def evaluate(self, step: int) -> dict:
-        from dcgan.metrics import evaluate_generator, generate_from_z
+        from dcgan.metrics import validation_score
 
         def generate(z: np.ndarray) -> np.ndarray:
             return to_uint8(self.gan.generator(z, training=False))
 
-        result = evaluate_generator(
-            generate_from_z(generate, self.z),
-            len(self.z),
-            self.reference,
-            self.extractor,
-            pr_k=None,
-            fid_method="eigh",
-            kid_subset_size=min(1000, len(self.z)),
-        )
-        row = {
-            "step": step,
-            "fid": result["fid"],
-            "kid": result["kid_mean"],
-            "kid_std": result["kid_std"],
-            "extractor": self.extractor.name,
-            "samples": len(self.z),
-        }
+        row = {"step": step, **validation_score(generate, self.z, self.reference, self.extractor)}
         with open(self.log, "a") as handle:
             handle.write(json.dumps(row) + "\n")
         with self.writer.as_default(step=step):

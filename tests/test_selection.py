@@ -1,0 +1,63 @@
+"""`dcgan select`: checkpoints scored on validation after training, the best kept and exported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import blob_images, tiny_config
+from PIL import Image
+
+from dcgan import checkpoint
+from dcgan.bundle import export
+from dcgan.data import PrepareOptions, prepare
+from dcgan.selection import read_evals, select_checkpoint
+from dcgan.training import train
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("select")
+    src = root / "src"
+    src.mkdir()
+    for i, image in enumerate(blob_images(80, 40, seed=5)):
+        Image.fromarray(image).save(src / f"{i:03d}.png")
+    prepare(src, root / "split", PrepareOptions(size=32), split="0.7,0.3,0.0", workers=1, progress=False)
+    run = root / "run"
+    train(tiny_config(steps=12, checkpoint_every=3, keep_checkpoints=10), root / "split" / "train", run, progress=False)
+    return run, root / "split" / "val"
+
+
+def test_select_scores_every_checkpoint_and_keeps_the_best(trained, tmp_path) -> None:
+    run, val = trained
+    result = select_checkpoint(run, val, n=24, extractor_name="pixels", progress=False)
+    rows = result["rows"]
+    assert [r["step"] for r in rows] == [3, 6, 9, 12]
+    assert len({r["fid"] for r in rows}) == 4  # different weights, different scores
+    best = min(rows, key=lambda r: r["fid"])
+    assert result["best"] == best
+    assert json.loads((run / "checkpoints" / "best" / "best.json").read_text()) == best
+    assert [s for s, _ in checkpoint.list_checkpoints(run / "checkpoints" / "best")] == [best["step"]]
+    bundle = export(run, tmp_path / "model", best=True)
+    provenance = json.loads((bundle / "model.json").read_text())["provenance"]
+    assert provenance["step"] == best["step"] and provenance["selected_by"]["by"] == "dcgan select"
+
+    # a second selection reuses the logged scores instead of recomputing them
+    logged = len(read_evals(run / "evals.jsonl"))
+    again = select_checkpoint(run, val, steps=[6, 12], n=24, extractor_name="pixels", progress=False)
+    assert len(read_evals(run / "evals.jsonl")) == logged
+    assert [r["step"] for r in again["rows"]] == [6, 12]
+    assert again["best"]["fid"] == min(r["fid"] for r in rows if r["step"] in (6, 12))
+    assert [s for s, _ in checkpoint.list_checkpoints(run / "checkpoints" / "best")] == [again["best"]["step"]]
+
+
+def test_select_cli_and_its_errors(trained) -> None:
+    run, val = trained
+    command = [sys.executable, "-m", "dcgan.cli", "select", str(run), "--data", str(val), "--extractor", "pixels"]
+    done = subprocess.run([*command, "--n", "24", "--min-step", "9", "--quiet"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "best: step" in done.stdout and "export it with" in done.stdout
+    missing = subprocess.run([*command, "--steps", "4"], capture_output=True, text=True)
+    assert missing.returncode == 2 and "no checkpoint for steps [4]" in missing.stderr
