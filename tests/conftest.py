@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +93,36 @@ def tiny_model(tiny_cache, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("runs") / "tiny"
     train(tiny_config(steps=4, z_prior="normal"), tiny_cache, run, progress=False)
     return export(run, tmp_path_factory.mktemp("models") / "tiny")
+
+
+@contextmanager
+def running_server(model: Path, log: Path, *extra: str, timeout: float = 180) -> Iterator[str]:
+    """`dcgan serve` in a subprocess on a free loopback port (output to `log`); yields its URL once it answers."""
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "dcgan.cli", "serve", "--model", str(model), "--port", str(port), *extra]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout
+        while True:
+            try:
+                httpx.get(f"{url}/api/health", timeout=2).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.time() > deadline:
+                    pytest.fail(f"server did not start: {Path(log).read_text()[-2000:]}")
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -5,15 +5,13 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
+from conftest import running_server
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,35 +33,14 @@ def missing() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def server(tiny_model):
+def server(tiny_model, tmp_path_factory):
     reason = missing()
     if reason:
         if REQUIRED:
             pytest.fail(reason)
         pytest.skip(reason)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dcgan.cli", "serve", "--model", str(tiny_model), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            httpx.get(f"{url}/api/health", timeout=1).raise_for_status()
-            break
-        except httpx.HTTPError:
-            if process.poll() is not None or time.time() > deadline:
-                process.kill()
-                pytest.fail(f"server did not start: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.3)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    with running_server(tiny_model, tmp_path_factory.mktemp("e2e") / "serve.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,10 @@ import asyncio
 import base64
 import io
 
+import httpx
 import numpy as np
 import pytest
+from conftest import running_server
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -184,60 +186,15 @@ def test_fuzzed_bodies_never_cause_5xx(client, body) -> None:
 
 def test_several_worker_processes_serve_the_same_model(tiny_model, tmp_path) -> None:
     """`dcgan serve --workers 2`: two uvicorn worker processes share the port and give identical faces."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dcgan.cli",
-                "serve",
-                "--model",
-                str(tiny_model),
-                "--port",
-                str(port),
-                "--workers",
-                "2",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                models = httpx.get(f"{url}/api/models", timeout=2).json()
-                break
-            except httpx.HTTPError:
-                assert process.poll() is None and time.time() < deadline, log.read_text()[-2000:]
-                time.sleep(0.5)
-        contract = models["models"][0]["z"]
+    with running_server(tiny_model, log, "--workers", "2") as url:
+        contract = httpx.get(f"{url}/api/models").json()["models"][0]["z"]
         z = np.linspace(contract["low"], contract["high"], contract["dim"]).round(4).tolist()
         faces = set()
-        for _ in range(8):  # new connections each time, so the kernel spreads them over both workers
+        for _ in range(8):  # a new connection each time, so the kernel spreads them over both workers
             response = httpx.post(f"{url}/api/generate", json={"z": z}, timeout=30)
             assert response.status_code == 200 and response.headers["content-type"] == "image/png"
             faces.add(response.content)
         assert len(faces) == 1  # stateless: the same z gives the same PNG whichever worker answers
-        worker_pids = {
-            line.split("[")[1].split("]")[0]
-            for line in log.read_text().splitlines()
-            if "Started server process" in line
-        }
-        assert len(worker_pids) == 2, log.read_text()[-2000:]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        started = [line for line in log.read_text().splitlines() if "Started server process" in line]
+        assert len(started) == 2, log.read_text()[-2000:]
