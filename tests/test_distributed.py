@@ -174,6 +174,15 @@ def test_multiworker_needs_tf_config(monkeypatch) -> None:
         make_strategy("multiworker")
 
 
+def test_tpu_strategy_without_a_tpu_is_a_clear_error(monkeypatch) -> None:
+    from dcgan.config import ConfigError
+    from dcgan.distributed import make_strategy
+
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    with pytest.raises(ConfigError, match="--strategy tpu found no TPU"):
+        make_strategy("tpu")
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("DCGAN_SLOW_DISTRIBUTED"), reason="~30 s; set DCGAN_SLOW_DISTRIBUTED=1")
 def test_multiworker_sigterm_on_one_worker_stops_both_after_the_same_step(tiny_cache, tmp_path) -> None:

@@ -151,10 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-data", type=Path, help="val cache for --eval-every (default: val/ beside a train/ split)")
     p.add_argument(
         "--strategy",
-        choices=("default", "mirrored", "multiworker"),
+        choices=("default", "mirrored", "multiworker", "tpu"),
         default="default",
         help="default: one device; mirrored: all GPUs of this host (tf.distribute.MirroredStrategy); multiworker: "
-        "the hosts in TF_CONFIG (MultiWorkerMirroredStrategy). --batch-size is the global batch on every strategy",
+        "the hosts in TF_CONFIG (MultiWorkerMirroredStrategy); tpu: the TPU in $TPU_NAME (TPUStrategy). "
+        "--batch-size is the global batch on every strategy",
     )
     p.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=True, help="show the progress bar (chief only)"

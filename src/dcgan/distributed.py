@@ -4,6 +4,8 @@
 * `mirrored`: `tf.distribute.MirroredStrategy` over every GPU of this host (or its CPU when it has none).
 * `multiworker`: `tf.distribute.MultiWorkerMirroredStrategy` over several processes/hosts described by the
   `TF_CONFIG` environment variable (one process per host, each over all of its local devices).
+* `tpu`: `tf.distribute.TPUStrategy` on the TPU named by `$TPU_NAME` (or `local` on a TPU VM). Written to the
+  documented API but not run here (no TPU): on a machine without one it stops with a clear error.
 
 Semantics, identical on every strategy:
 
@@ -40,7 +42,7 @@ import tensorflow as tf
 from dcgan.config import ConfigError
 from dcgan.data import BatchSource
 
-STRATEGIES = ("default", "mirrored", "multiworker")
+STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy | None:
@@ -57,6 +59,16 @@ def make_strategy(name: str) -> tf.distribute.Strategy | None:
         except ValueError as exc:
             raise ConfigError(f"TF_CONFIG is not valid JSON: {exc}") from None
         return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        try:
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=os.environ.get("TPU_NAME", ""))
+            tf.config.experimental_connect_to_cluster(resolver)
+            tf.tpu.experimental.initialize_tpu_system(resolver)
+        except (ValueError, tf.errors.OpError) as exc:
+            raise ConfigError(
+                f"--strategy tpu found no TPU ({exc}); set TPU_NAME, or TPU_NAME=local on a TPU VM"
+            ) from None
+        return tf.distribute.TPUStrategy(resolver)
     raise ConfigError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
 
 
