@@ -398,6 +398,7 @@ def test_cli_evaluate_cache_against_cache(cache_dir: Path, tmp_path: Path, capsy
     )
     result = json.loads(out.read_text())
     assert result["n_generated"] == 30 and "precision" not in result and result["fid"] > 0
+    assert (cache_dir / "fid_stats_pixels_n30.npz").exists()  # the compared split's features are cached too
 
 
 def test_cli_keras_inception_without_weights_is_a_clear_error(cache_dir: Path, monkeypatch, tmp_path) -> None:

@@ -630,10 +630,12 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     source = Path(args.model)
     if (source / "images.npy").exists():  # another prepared cache: real-vs-real, a sanity baseline
         other = Cache.open(source)
-        images = other.images[: args.n]
-        _warn_shape(images.shape[1:], cache)
-        result = evaluate_images(images, reference, extractor, args.batch_size, not args.quiet, **options)
-        result["model"] = f"{source} (image cache, first {len(images)} images)"
+        _warn_shape(other.images.shape[1:], cache)
+        count = min(args.n, len(other.images))
+        # the other split's features are cached beside it too (and reused if already there)
+        stats = reference_stats(other, extractor, max_images=count, batch_size=args.batch_size, progress=not args.quiet)
+        result = evaluate_features(stats.features, reference, extractor, **options)
+        result["model"] = f"{source} (image cache, first {count} images)"
     else:
         from dcgan.bundle import load_generator
 
