@@ -11,7 +11,7 @@ from conftest import blob_images, tiny_config
 from PIL import Image
 
 from dcgan import checkpoint
-from dcgan.bundle import export
+from dcgan.bundle import export, load_generator
 from dcgan.data import PrepareOptions, prepare
 from dcgan.selection import read_evals, select_checkpoint
 from dcgan.training import train
@@ -61,3 +61,28 @@ def test_select_cli_and_its_errors(trained) -> None:
     assert "best: step" in done.stdout and "export it with" in done.stdout
     missing = subprocess.run([*command, "--steps", "4"], capture_output=True, text=True)
     assert missing.returncode == 2 and "no checkpoint for steps [4]" in missing.stderr
+
+
+def test_export_averages_generator_weights_over_checkpoints(trained, tmp_path) -> None:
+    import numpy as np
+
+    from dcgan.config import ConfigError
+
+    run, _ = trained
+    bundle = export(run, tmp_path / "avg", dtype="float32", average=[12, 6, 9])
+    info = json.loads((bundle / "model.json").read_text())
+    assert info["provenance"]["averaged_steps"] == [6, 9, 12] and info["provenance"]["step"] == 12
+    saved = [checkpoint.read(checkpoint.checkpoint_path(run / "checkpoints", s))[0]["generator"] for s in (6, 9, 12)]
+    exported = [v.numpy() for v in load_generator(bundle).generator.variables]  # the order checkpoints use
+    means = [np.mean([g[i] for g in saved], axis=0) for i in range(len(saved[0]))]
+    assert len(exported) == len(means)
+    assert all(np.allclose(e, m, atol=1e-6) for e, m in zip(exported, means, strict=True))
+    assert not all(np.array_equal(e, a) for e, a in zip(exported, saved[-1], strict=True))
+    with pytest.raises(ConfigError, match="without step or best"):
+        export(run, tmp_path / "bad", best=True, average=[6, 9])
+    done = subprocess.run(
+        [sys.executable, "-m", "dcgan.cli", "export", str(run), "--out", str(tmp_path / "cli"), "--average", "3,99"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "no checkpoint for step 99" in done.stderr

@@ -20,6 +20,18 @@ WEIGHTS_FILE = "generator.npz"
 BUNDLE_FILE = "model.json"
 
 
+def average_checkpoints(paths: list[Path]) -> tuple[dict[str, list[np.ndarray]], dict]:
+    """The generator arrays averaged over several checkpoints (float64 sums), and the last one's meta."""
+    total: list[np.ndarray] | None = None
+    for path in paths:
+        saved, meta = checkpoint.read(path)
+        arrays = [a.astype(np.float64) for a in saved.get("generator", [])]
+        if total is not None and [a.shape for a in arrays] != [a.shape for a in total]:
+            raise checkpoint.CheckpointError(f"{path} holds another generator than {paths[0]}")
+        total = arrays if total is None else [t + a for t, a in zip(total, arrays, strict=True)]
+    return {"generator": [(t / len(paths)).astype(np.float32) for t in total or []]}, meta
+
+
 def export(
     run_dir: Path,
     out: Path,
@@ -27,15 +39,29 @@ def export(
     dtype: str = "float16",
     extra: dict | None = None,
     best: bool = False,
+    average: list[int] | None = None,
 ) -> Path:
-    """Write MODEL_DIR/model.json (config, z contract, provenance) and generator.npz (weights, no pickle)."""
+    """Write MODEL_DIR/model.json (config, z contract, provenance) and generator.npz (weights, no pickle).
+
+    The generator is the checkpoint of `step` (default: the latest), the `best` one kept by validation FID,
+    or the mean of the generator weights of the checkpoints in `average` (Polyak averaging, which smooths
+    the oscillation of GAN training; BN statistics are averaged too).
+    """
     run_dir, out = Path(run_dir), Path(out)
     cfg = load_config(run_dir / "config.json")
+    if average and (best or step is not None):
+        raise ConfigError("average is its own choice of weights: give it without step or best")
     folder = run_dir / "checkpoints" / ("best" if best else "")
-    path = checkpoint.resolve(folder, step)
+    if average:
+        paths = [checkpoint.resolve(folder, s) for s in sorted(set(average))]
+        saved, meta = average_checkpoints(paths)
+        extra = {**(extra or {}), "averaged_steps": sorted(set(average))}
+        path = paths[-1]
+    else:
+        path = checkpoint.resolve(folder, step)
+        saved, meta = checkpoint.read(path)
     if best:  # record how the checkpoint was chosen (validation FID during training)
         extra = {**(extra or {}), "selected_by": json.loads((folder / "best.json").read_text())}
-    saved, meta = checkpoint.read(path)
     generator = build_generator(cfg)
     if len(saved.get("generator", [])) != len(generator.variables):
         raise checkpoint.CheckpointError(f"{path} does not match the generator of {run_dir / 'config.json'}")

@@ -83,7 +83,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     from dcgan.bundle import export
 
-    print(export(args.run_dir, args.out, args.step, dtype=args.dtype, best=args.best))
+    average = [int(s) for s in args.average.split(",")] if args.average else None
+    print(export(args.run_dir, args.out, args.step, dtype=args.dtype, best=args.best, average=average))
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
@@ -167,7 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
-    p.add_argument("--best", action="store_true", help="the best checkpoint by validation FID (--eval-every)")
+    p.add_argument("--best", action="store_true", help="the best checkpoint by validation FID (--eval-every, select)")
+    p.add_argument(
+        "--average", metavar="STEPS", help="comma-separated checkpoint steps whose generator weights are averaged"
+    )
     p.add_argument("--dtype", choices=("float16", "float32"), default="float16")
     p.set_defaults(func=cmd_export)
 
