@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -58,7 +56,8 @@ def select_checkpoint(
         missing = sorted(set(steps) - {s for s, _ in found})
         if missing:
             raise checkpoint.CheckpointError(f"no checkpoint for steps {missing} in {run_dir / 'checkpoints'}")
-        found = [(s, p) for s, p in found if s in set(steps)]
+        wanted = set(steps)
+        found = [(s, p) for s, p in found if s in wanted]
     if not found:
         raise checkpoint.CheckpointError(f"no checkpoint at or after step {min_step} in {run_dir / 'checkpoints'}")
     if n < 2:
@@ -99,15 +98,13 @@ def select_checkpoint(
 
 
 def keep_as_best(run_dir: Path, row: dict, source: Path) -> None:
-    """Copy a checkpoint into checkpoints/best (atomically, replacing what was there) with its best.json."""
+    """Write a checkpoint into checkpoints/best (checkpoint.save: atomic) with its best.json; drop the others.
+
+    The best may be older than the one kept there before, so the others are removed by step, not by age.
+    """
     best_dir = run_dir / "checkpoints" / "best"
-    best_dir.mkdir(parents=True, exist_ok=True)
-    target = checkpoint.checkpoint_path(best_dir, row["step"])
-    tmp = best_dir / f".{target.name}.tmp"
-    shutil.copyfile(source, tmp)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    tmp.replace(target)
+    saved, meta = checkpoint.read(source)
+    checkpoint.save(best_dir, row["step"], saved, meta)
     write_json_atomic(best_dir / "best.json", row)
     for step, old in checkpoint.list_checkpoints(best_dir):
         if step != row["step"]:
