@@ -32,10 +32,13 @@ def test_z_contract_round_trip_and_outputs(tiny_model) -> None:
 
 
 def test_exported_weights_match_the_checkpoint(tiny_model) -> None:
+    """The bundle holds the checkpoint's EMA generator (the default, g_ema 0.999), not its raw G."""
     info = json.loads((tiny_model / "model.json").read_text())
+    assert info["provenance"]["weights"] == "EMA of G, decay 0.999"
     saved, _ = checkpoint.read(info["provenance"]["checkpoint"])
+    assert any(not np.allclose(a, b) for a, b in zip(saved["g_ema"], saved["generator"], strict=True))
     generator = build_generator(tiny_config(z_prior="normal"))
-    for variable, array in zip(generator.variables, saved["generator"], strict=True):
+    for variable, array in zip(generator.variables, saved["g_ema"], strict=True):
         variable.assign(array)
     model = load_generator(tiny_model)
     z = model.sample_z(4, seed=0)

@@ -120,3 +120,26 @@ def test_any_batch_size_and_independence(batch: int) -> None:
         logits, np.concatenate([np.asarray(d(together[i : i + 1], training=False)) for i in range(batch)]), atol=1e-4
     )
     assert np.asarray(g(z, training=True)).shape == (batch, 32, 32, 3)  # train mode works for one image too
+
+
+def test_generator_ema_follows_g_with_warm_up() -> None:
+    """average ← d·average + (1 − d)·G after each G update, d = min(g_ema, (1 + t) / (10 + t))."""
+    import tensorflow as tf
+
+    gan = DCGAN(tiny_config(g_ema=0.99))
+    assert [v.numpy().tolist() for v in gan.generator_ema.variables] == [
+        v.numpy().tolist() for v in gan.generator.variables
+    ]
+    assert not gan.generator_ema.trainable_variables and gan.sampler is gan.generator_ema
+    images = np.random.default_rng(0).integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
+    expected = [v.numpy().astype(np.float64) for v in gan.generator.variables]
+    for step in (0, 1, 1000):
+        gan.train_step((tf.constant(images), tf.constant(step, tf.int64)))
+        decay = min(0.99, (1 + step) / (10 + step))  # 0.1, 2/11, then the cap
+        current = [v.numpy() for v in gan.generator.variables]
+        expected = [decay * e + (1 - decay) * c for e, c in zip(expected, current, strict=True)]
+        for average, value in zip(gan.generator_ema.variables, expected, strict=True):
+            np.testing.assert_allclose(average.numpy(), value, rtol=1e-5, atol=1e-6, err_msg=average.path)
+    assert any(not np.allclose(a.numpy(), c) for a, c in zip(gan.generator_ema.variables, current, strict=True))
+    plain = DCGAN(tiny_config(g_ema=0.0))
+    assert plain.generator_ema is None and plain.sampler is plain.generator and "g_ema" not in plain.state_variables()

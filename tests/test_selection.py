@@ -43,6 +43,7 @@ def test_select_scores_every_checkpoint_and_keeps_the_best(trained, tmp_path) ->
     bundle = export(run, tmp_path / "model", best=True)
     provenance = json.loads((bundle / "model.json").read_text())["provenance"]
     assert provenance["step"] == best["step"] and provenance["selected_by"]["by"] == "dcgan select"
+    assert {r["weights"] for r in rows} == {"g_ema"}  # what export ships is what is scored
 
     # a second selection reuses the logged scores instead of recomputing them
     logged = len(read_evals(run / "evals.jsonl"))
@@ -51,6 +52,12 @@ def test_select_scores_every_checkpoint_and_keeps_the_best(trained, tmp_path) ->
     assert [r["step"] for r in again["rows"]] == [6, 12]
     assert again["best"]["fid"] == min(r["fid"] for r in rows if r["step"] in (6, 12))
     assert [s for s, _ in checkpoint.list_checkpoints(run / "checkpoints" / "best")] == [again["best"]["step"]]
+
+    # the raw generators are other weights: scored anew, not taken from the EMA's rows
+    raw = select_checkpoint(run, val, steps=[12], n=24, extractor_name="pixels", progress=False, raw=True)
+    assert len(read_evals(run / "evals.jsonl")) == logged + 1
+    ema_fid = next(r for r in rows if r["step"] == 12)["fid"]
+    assert raw["best"]["weights"] == "generator" and raw["best"]["fid"] != ema_fid
 
 
 def test_select_cli_and_its_errors(trained) -> None:
@@ -72,12 +79,14 @@ def test_export_averages_generator_weights_over_checkpoints(trained, tmp_path) -
     bundle = export(run, tmp_path / "avg", dtype="float32", average=[12, 6, 9])
     info = json.loads((bundle / "model.json").read_text())
     assert info["provenance"]["averaged_steps"] == [6, 9, 12] and info["provenance"]["step"] == 12
-    saved = [checkpoint.read(checkpoint.checkpoint_path(run / "checkpoints", s))[0]["generator"] for s in (6, 9, 12)]
-    exported = [v.numpy() for v in load_generator(bundle).generator.variables]  # the order checkpoints use
-    means = [np.mean([g[i] for g in saved], axis=0) for i in range(len(saved[0]))]
-    assert len(exported) == len(means)
-    assert all(np.allclose(e, m, atol=1e-6) for e, m in zip(exported, means, strict=True))
-    assert not all(np.array_equal(e, a) for e, a in zip(exported, saved[-1], strict=True))
+    saved = [checkpoint.read(checkpoint.checkpoint_path(run / "checkpoints", s))[0] for s in (6, 9, 12)]
+    for group, raw in (("g_ema", False), ("generator", True)):  # the EMA generators by default, G with raw
+        bundle = export(run, tmp_path / group, dtype="float32", average=[12, 6, 9], raw=raw)
+        exported = [v.numpy() for v in load_generator(bundle).generator.variables]  # the order checkpoints use
+        means = [np.mean([c[group][i] for c in saved], axis=0) for i in range(len(saved[0][group]))]
+        assert len(exported) == len(means)
+        assert all(np.allclose(e, m, atol=1e-6) for e, m in zip(exported, means, strict=True)), group
+        assert not all(np.array_equal(e, a) for e, a in zip(exported, saved[-1][group], strict=True))
     with pytest.raises(ConfigError, match="without step or best"):
         export(run, tmp_path / "bad", best=True, average=[6, 9])
     done = subprocess.run(

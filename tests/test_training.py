@@ -69,6 +69,20 @@ def test_resume_gives_the_same_weights(tiny_cache, tmp_path) -> None:
             np.testing.assert_array_equal(a, b, err_msg=group)
 
 
+def test_resume_without_ema_starts_the_average_from_g(tiny_cache, tmp_path, capsys) -> None:
+    """A run from before the EMA (or with g_ema 0) resumed with it: the average starts at the resumed G."""
+    run = tmp_path / "r"
+    train(tiny_config(steps=2, g_ema=0.0), tiny_cache, run, progress=False)
+    before = weights(run)
+    assert "g_ema" not in before
+    train(tiny_config(steps=3, g_ema=0.999), tiny_cache, run, resume=True, progress=False)
+    assert "has no EMA generator" in capsys.readouterr().err
+    after = weights(run)
+    decay = min(0.999, (1 + 2) / (10 + 2))  # the update after step index 2
+    for start, current, average in zip(before["generator"], after["generator"], after["g_ema"], strict=True):
+        np.testing.assert_allclose(average, decay * start + (1 - decay) * current, rtol=1e-5, atol=1e-6)
+
+
 def test_d_steps_and_label_smoothing_train(tiny_cache, tmp_path) -> None:
     result = train(
         tiny_config(steps=3, d_steps=2, label_smoothing=0.1, z_prior="normal"),

@@ -20,16 +20,28 @@ WEIGHTS_FILE = "generator.npz"
 BUNDLE_FILE = "model.json"
 
 
-def average_checkpoints(paths: list[Path]) -> tuple[dict[str, list[np.ndarray]], dict]:
-    """The generator arrays averaged over several checkpoints (float64 sums), and the last one's meta."""
+def generator_group(path: Path, raw: bool = False) -> str:
+    """The checkpoint group to ship: the EMA generator ("g_ema") unless `raw` or the checkpoint has none."""
+    return "generator" if raw or "g_ema" not in checkpoint.groups_in(path) else "g_ema"
+
+
+def average_checkpoints(paths: list[Path], raw: bool = False) -> tuple[list[np.ndarray], dict, str]:
+    """The generator arrays averaged over several checkpoints (float64 sums), the last one's meta, and the group."""
+    groups = {path: generator_group(path, raw) for path in paths}
+    if len(set(groups.values())) > 1:
+        with_ema = [p.name for p, g in groups.items() if g == "g_ema"]
+        raise checkpoint.CheckpointError(
+            f"only some checkpoints hold an EMA generator ({', '.join(with_ema)}): "
+            "average the raw generators with --raw, or choose checkpoints of one kind"
+        )
     total: list[np.ndarray] | None = None
-    for path in paths:
+    for path, group in groups.items():
         saved, meta = checkpoint.read(path)
-        arrays = [a.astype(np.float64) for a in saved.get("generator", [])]
+        arrays = [a.astype(np.float64) for a in saved.get(group, [])]
         if total is not None and [a.shape for a in arrays] != [a.shape for a in total]:
             raise checkpoint.CheckpointError(f"{path} holds another generator than {paths[0]}")
         total = arrays if total is None else [t + a for t, a in zip(total, arrays, strict=True)]
-    return {"generator": [(t / len(paths)).astype(np.float32) for t in total or []]}, meta
+    return [(t / len(paths)).astype(np.float32) for t in total or []], meta, group
 
 
 def export(
@@ -40,12 +52,14 @@ def export(
     extra: dict | None = None,
     best: bool = False,
     average: list[int] | None = None,
+    raw: bool = False,
 ) -> Path:
     """Write MODEL_DIR/model.json (config, z contract, provenance) and generator.npz (weights, no pickle).
 
-    The generator is the checkpoint of `step` (default: the latest), the `best` one kept by validation FID,
-    or the mean of the generator weights of the checkpoints in `average` (Polyak averaging, which smooths
-    the oscillation of GAN training; BN statistics are averaged too).
+    The checkpoint is the one of `step` (default: the latest), the `best` one kept by validation FID, or
+    several in `average`, whose generator weights are averaged (Polyak averaging, which smooths the
+    oscillation of GAN training; BN statistics are averaged too). Its EMA generator is shipped when it has
+    one (`g_ema` in the config), its raw generator with `raw`.
     """
     run_dir, out = Path(run_dir), Path(out)
     cfg = load_config(run_dir / "config.json")
@@ -54,23 +68,25 @@ def export(
     folder = run_dir / "checkpoints" / ("best" if best else "")
     if average:
         paths = [checkpoint.resolve(folder, s) for s in sorted(set(average))]
-        saved, meta = average_checkpoints(paths)
+        weights, meta, group = average_checkpoints(paths, raw)
         extra = {**(extra or {}), "averaged_steps": sorted(set(average))}
         path = paths[-1]
     else:
         path = checkpoint.resolve(folder, step)
+        group = generator_group(path, raw)
         saved, meta = checkpoint.read(path)
+        weights = saved.get(group, [])
     if best:  # record how the checkpoint was chosen (validation FID during training)
         extra = {**(extra or {}), "selected_by": json.loads((folder / "best.json").read_text())}
     generator = build_generator(cfg)
-    if len(saved.get("generator", [])) != len(generator.variables):
+    if len(weights) != len(generator.variables):
         raise checkpoint.CheckpointError(f"{path} does not match the generator of {run_dir / 'config.json'}")
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     np.savez(
         tmp / WEIGHTS_FILE,
-        **{v.path: a.astype(dtype) for v, a in zip(generator.variables, saved["generator"], strict=True)},
+        **{v.path: a.astype(dtype) for v, a in zip(generator.variables, weights, strict=True)},
     )
     info = {
         "format": 1,
@@ -85,6 +101,7 @@ def export(
             "data_count": meta.get("data_count"),
             "train_config": cfg.to_dict(),
             "checkpoint": str(path.resolve()),
+            "weights": f"EMA of G, decay {cfg.g_ema}" if group == "g_ema" else "G",
             "exported": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "dcgan_version": __version__,
             **(extra or {}),

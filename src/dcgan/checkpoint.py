@@ -64,6 +64,15 @@ def read(path: Path) -> tuple[dict[str, list[np.ndarray]], dict]:
     return groups, meta
 
 
+def groups_in(path: Path) -> set[str]:
+    """The variable groups a checkpoint holds (reads the archive's index, not its arrays)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key.split("/")[0] for key in data.files if key != "meta"}
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {path} is unreadable: {exc}") from None
+
+
 def restore(path: Path, variables: dict[str, list], groups: tuple[str, ...] | None = None) -> dict:
     """Assign saved arrays to `variables` (all groups, or only `groups`); returns the meta dict."""
     saved, meta = read(path)

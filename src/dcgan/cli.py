@@ -84,7 +84,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     from dcgan.bundle import export
 
     average = [int(s) for s in args.average.split(",")] if args.average else None
-    print(export(args.run_dir, args.out, args.step, dtype=args.dtype, best=args.best, average=average))
+    print(export(args.run_dir, args.out, args.step, dtype=args.dtype, best=args.best, average=average, raw=args.raw))
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
@@ -172,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--average", metavar="STEPS", help="comma-separated checkpoint steps whose generator weights are averaged"
     )
+    p.add_argument("--raw", action="store_true", help="export the raw generator, not its EMA (config g_ema)")
     p.add_argument("--dtype", choices=("float16", "float32"), default="float16")
     p.set_defaults(func=cmd_export)
 

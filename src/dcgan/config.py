@@ -28,6 +28,7 @@ RESUMABLE_FIELDS = (
     "eval_every",
     "eval_samples",
     "eval_extractor",
+    "g_ema",
 )
 
 
@@ -54,6 +55,8 @@ class Config:
     beta2: float = 0.999
     d_steps: int = 1
     label_smoothing: float = 0.0
+    # decay of the exponential moving average of G's weights kept beside G and exported (0 = off)
+    g_ema: float = 0.999
     flip: bool = True
     mixed_precision: str = "fp32"
     seed: int = 0
@@ -112,6 +115,7 @@ class Config:
         for name in ("beta1", "beta2"):
             need(0 <= getattr(self, name) < 1, f"{name} must be in [0, 1), got {getattr(self, name)}")
         need(0 <= self.label_smoothing < 0.5, f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        need(0 <= self.g_ema < 1, f"g_ema must be in [0, 1), got {self.g_ema}")
         need(self.steps >= 0 and self.epochs >= 0, "steps and epochs must be >= 0")
         need(self.eval_every >= 0, f"eval_every must be >= 0, got {self.eval_every}")
         need(self.eval_samples >= 2, f"eval_samples must be >= 2, got {self.eval_samples}")

@@ -139,6 +139,7 @@ class DistributedStep:
     def _distributed_step(self, images, step: tf.Tensor, stop: tf.Tensor):
         strategy = self.strategy
         per_replica = strategy.run(self.gan.replica_step, args=(images, step))
+        self.gan.update_ema(step)
         logs = {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
         stops = strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(tf.identity, args=(stop,)), axis=None)
         return logs, stops

@@ -131,9 +131,37 @@ class DCGAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
+        # EMA of G's weights and BN statistics (Yazici et al. 2019): smooths GAN training's oscillation
+        self.generator_ema = build_generator(cfg) if cfg.g_ema else None
+        if self.generator_ema is not None:
+            self.generator_ema.trainable = False
+            self.reset_ema()
 
     def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator(z, training=training)
+
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator to sample, score and export: the EMA one when the config keeps it."""
+        return self.generator_ema or self.generator
+
+    def reset_ema(self) -> None:
+        """Start the average from G's current weights (new runs, and runs resumed from checkpoints without it)."""
+        for average, variable in zip(self.generator_ema.variables, self.generator.variables, strict=True):
+            average.assign(variable)
+
+    def update_ema(self, step: tf.Tensor) -> None:
+        """average ← d·average + (1 − d)·G with d = min(g_ema, (1 + step) / (10 + step)) (TF's warm-up).
+
+        Runs after the G update, in cross-replica context under a distribution strategy, where G's
+        (identical) replicas are read once and every copy of the average gets the same value.
+        """
+        if self.generator_ema is None:
+            return
+        t = tf.cast(step, tf.float32)
+        decay = tf.minimum(self.cfg.g_ema, (1.0 + t) / (10.0 + t))
+        for average, variable in zip(self.generator_ema.variables, self.generator.variables, strict=True):
+            average.assign(decay * average + (1.0 - decay) * tf.cast(variable, average.dtype))
 
     def _d_step(self, real: tf.Tensor, seed: tf.Tensor, shard: ReplicaShard | None = None) -> dict[str, tf.Tensor]:
         batch = tf.shape(real)[0]
@@ -190,6 +218,7 @@ class DCGAN(keras.Model):
         for i, chunk in enumerate(chunks):
             logs = self._d_step(chunk, tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + i]))
         g_loss = self._g_step(tf.shape(chunks[-1])[0], tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + 7]))
+        self.update_ema(step)
         return {**logs, "g_loss": g_loss}
 
     def replica_step(self, images: tf.Tensor, step: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -200,6 +229,7 @@ class DCGAN(keras.Model):
         and divided by the *global* batch (`tf.nn.compute_average_loss`); the optimizers all-reduce (sum) the
         gradients over the replicas, so each update follows the gradient of the global-batch mean, as on one
         device. The returned values are this replica's shares: their SUM over replicas is the global value.
+        The caller updates the EMA generator afterwards, in cross-replica context (`update_ema`).
         """
         context = tf.distribute.get_replica_context()
         shard = ReplicaShard(self.cfg, context.replica_id_in_sync_group, context.num_replicas_in_sync)
@@ -215,9 +245,12 @@ class DCGAN(keras.Model):
 
     def state_variables(self) -> dict[str, list]:
         """Every variable a checkpoint must hold, grouped and in a stable order."""
-        return {
+        groups = {
             "generator": self.generator.variables,
             "discriminator": self.discriminator.variables,
             "g_optimizer": self.g_optimizer.variables,
             "d_optimizer": self.d_optimizer.variables,
         }
+        if self.generator_ema is not None:
+            groups["g_ema"] = self.generator_ema.variables
+        return groups

@@ -34,14 +34,17 @@ def select_checkpoint(
     n: int = 1000,
     extractor_name: str = "inception-fid",
     progress: bool = True,
+    raw: bool = False,
 ) -> dict:
     """Score the run's checkpoints (all kept ones from `min_step`, or `steps`) on `val`; keep the best.
 
+    Each checkpoint's shipped generator is scored (`bundle.generator_group`: its EMA unless `raw`).
     Returns {"rows": [...] (oldest first), "best": row}. Scores already in evals.jsonl for the same
-    extractor, sample count and reference are reused, not recomputed.
+    weights, extractor, sample count and reference are reused, not recomputed.
     """
     import tensorflow as tf
 
+    from dcgan.bundle import generator_group
     from dcgan.data import Cache
     from dcgan.features import get_extractor
     from dcgan.images import to_uint8
@@ -67,7 +70,11 @@ def select_checkpoint(
     reference = reference_stats(Cache.open(val), extractor, progress=progress)
     log = run_dir / "evals.jsonl"
     key = (extractor.name, n, reference.fingerprint)
-    done = {r["step"]: r for r in read_evals(log) if (r.get("extractor"), r.get("samples"), r.get("reference")) == key}
+    done = {
+        (r["step"], r.get("weights", "generator")): r
+        for r in read_evals(log)
+        if (r.get("extractor"), r.get("samples"), r.get("reference")) == key
+    }
     z = fixed_z(cfg, n)
     generator = build_generator(cfg)
 
@@ -76,12 +83,14 @@ def select_checkpoint(
 
     rows = []
     for step, path in found:
-        if step in done:
-            rows.append(done[step])
+        group = generator_group(path, raw)
+        if (step, group) in done:
+            rows.append(done[step, group])
             continue
-        checkpoint.restore(path, {"generator": generator.variables}, groups=("generator",))
+        checkpoint.restore(path, {group: generator.variables}, groups=(group,))
         row = {
             "step": step,
+            "weights": group,
             **validation_score(generate, z, reference, extractor, progress),
             "reference": reference.fingerprint,
             "reference_source": str(val),
@@ -122,7 +131,7 @@ def format_rows(rows: list[dict], best: dict) -> str:
 def cmd_select(args: argparse.Namespace) -> None:
     steps = [int(s) for s in args.steps.split(",")] if args.steps else None
     result = select_checkpoint(
-        args.run_dir, args.data, steps, args.min_step, args.n, args.extractor, progress=not args.quiet
+        args.run_dir, args.data, steps, args.min_step, args.n, args.extractor, progress=not args.quiet, raw=args.raw
     )
     best = result["best"]
     print(format_rows(result["rows"], best))
@@ -147,6 +156,7 @@ def add_select_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--min-step", type=int, default=0, help="skip checkpoints before this step")
     p.add_argument("--n", type=int, default=1000, help="generated samples per checkpoint (same z for all)")
     p.add_argument("--extractor", choices=tuple(EXTRACTORS), default="inception-fid")
+    p.add_argument("--raw", action="store_true", help="score the raw generators, not their EMA (see export --raw)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_select)
     return p

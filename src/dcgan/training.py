@@ -144,7 +144,7 @@ class SampleGrid(keras.callbacks.Callback):
             self.write(batch)
 
     def write(self, step: int) -> None:
-        images = to_uint8(self.gan.generator(self.z, training=False))
+        images = to_uint8(self.gan.sampler(self.z, training=False))
         grid = make_grid(images)
         save_png(grid, self.folder / f"step_{step:09d}.png")
         with self.writer.as_default(step=step):
@@ -207,9 +207,13 @@ class Evaluator(keras.callbacks.Callback):
         from dcgan.metrics import validation_score
 
         def generate(z: np.ndarray) -> np.ndarray:
-            return to_uint8(self.gan.generator(z, training=False))
+            return to_uint8(self.gan.sampler(z, training=False))
 
-        row = {"step": step, **validation_score(generate, self.z, self.reference, self.extractor)}
+        row = {
+            "step": step,
+            "weights": "g_ema" if self.gan.generator_ema is not None else "generator",
+            **validation_score(generate, self.z, self.reference, self.extractor),
+        }
         with open(self.log, "a") as handle:
             handle.write(json.dumps(row) + "\n")
         with self.writer.as_default(step=step):
@@ -294,7 +298,14 @@ def train(
         step_fn = distributed.DistributedStep(strategy, gan, source)
     start, meta = 0, {}
     if resume and checkpoint.list_checkpoints(run_dir / "checkpoints"):
-        meta = checkpoint.restore(checkpoint.resolve(run_dir / "checkpoints"), gan.state_variables())
+        latest = checkpoint.resolve(run_dir / "checkpoints")
+        variables = gan.state_variables()
+        missing_ema = "g_ema" in variables and "g_ema" not in checkpoint.groups_in(latest)
+        groups = tuple(g for g in variables if not (missing_ema and g == "g_ema"))
+        meta = checkpoint.restore(latest, variables, groups=groups)
+        if missing_ema:  # a run from before the EMA (or with --g-ema 0) starts its average now
+            gan.reset_ema()
+            tqdm.write(f"{latest.name} has no EMA generator: the average starts from its weights", file=sys.stderr)
         start = meta["step"]
     meta = {
         "data": str(Path(data).resolve()),
