@@ -182,7 +182,7 @@ def test_precision_recall_disjoint_far_sets() -> None:
 
 def test_precision_half_of_fakes_on_the_real_manifold() -> None:
     rng = np.random.default_rng(9)
-    real = rng.normal(size=(80, 5))
+    real = rng.normal(size=(60, 5))
     fake = np.concatenate([real[:30], rng.normal(size=(30, 5)) + 100.0])
     assert precision_recall(real, fake, k=3)["precision"] == 0.5
 
@@ -199,7 +199,7 @@ def brute_force_precision_recall(real: np.ndarray, fake: np.ndarray, k: int) -> 
 
 def test_precision_recall_matches_brute_force() -> None:
     rng = np.random.default_rng(10)
-    real, fake = rng.normal(size=(70, 4)), rng.normal(size=(90, 4)) * 0.8 + 0.6
+    real, fake = rng.normal(size=(70, 4)), rng.normal(size=(70, 4)) * 0.8 + 0.6
     pr = precision_recall(real, fake, k=3, block=16)  # several blocks
     expected = brute_force_precision_recall(real, fake, 3)
     assert (pr["precision"], pr["recall"]) == pytest.approx(expected)
@@ -210,6 +210,8 @@ def test_precision_recall_subsampling_and_checks() -> None:
     rng = np.random.default_rng(11)
     pr = precision_recall(rng.normal(size=(50, 3)), rng.normal(size=(40, 3)), max_samples=20)
     assert (pr["n_real"], pr["n_fake"]) == (20, 20)
+    pr = precision_recall(rng.normal(size=(50, 3)), rng.normal(size=(40, 3)))  # equal sizes: the smaller set's
+    assert (pr["n_real"], pr["n_fake"]) == (40, 40)
     with pytest.raises(MetricsError):
         precision_recall(np.zeros((3, 2)), np.zeros((10, 2)), k=3)
 
