@@ -15,6 +15,7 @@ from conftest import tiny_config, tiny_train_command
 from tensorflow.python.framework import config as tf_config
 
 from dcgan import checkpoint
+from dcgan.bundle import export
 from dcgan.config import ConfigError
 from dcgan.data import DataError
 from dcgan.model import DCGAN
@@ -81,6 +82,9 @@ def test_resume_without_ema_starts_the_average_from_g(tiny_cache, tmp_path, caps
     decay = min(0.999, (1 + 2) / (10 + 2))  # the update after step index 2
     for start, current, average in zip(before["generator"], after["generator"], after["g_ema"], strict=True):
         np.testing.assert_allclose(average, decay * start + (1 - decay) * current, rtol=1e-5, atol=1e-6)
+    with pytest.raises(checkpoint.CheckpointError, match="only some of the checkpoints hold an EMA generator"):
+        export(run, tmp_path / "mixed", average=[2, 3])
+    assert (export(run, tmp_path / "raw", average=[2, 3], raw=True) / "model.json").exists()
 
 
 def test_d_steps_and_label_smoothing_train(tiny_cache, tmp_path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -20,23 +21,24 @@ WEIGHTS_FILE = "generator.npz"
 BUNDLE_FILE = "model.json"
 
 
-def generator_group(path: Path, raw: bool = False) -> str:
-    """The checkpoint group to ship: the EMA generator ("g_ema") unless `raw` or the checkpoint has none."""
-    return "generator" if raw or "g_ema" not in checkpoint.groups_in(path) else "g_ema"
+def generator_group(groups: Iterable[str], raw: bool = False) -> str:
+    """The checkpoint group to ship out of `groups`: the EMA generator ("g_ema") unless `raw` or there is none."""
+    return "generator" if raw or "g_ema" not in groups else "g_ema"
 
 
 def average_checkpoints(paths: list[Path], raw: bool = False) -> tuple[list[np.ndarray], dict, str]:
     """The generator arrays averaged over several checkpoints (float64 sums), the last one's meta, and the group."""
-    groups = {path: generator_group(path, raw) for path in paths}
-    if len(set(groups.values())) > 1:
-        with_ema = [p.name for p, g in groups.items() if g == "g_ema"]
-        raise checkpoint.CheckpointError(
-            f"only some checkpoints hold an EMA generator ({', '.join(with_ema)}): "
-            "average the raw generators with --raw, or choose checkpoints of one kind"
-        )
     total: list[np.ndarray] | None = None
-    for path, group in groups.items():
+    group: str | None = None
+    for path in paths:
         saved, meta = checkpoint.read(path)
+        kind = generator_group(saved, raw)
+        if group is not None and kind != group:
+            raise checkpoint.CheckpointError(
+                f"only some of the checkpoints hold an EMA generator ({paths[0].name}: {group}, {path.name}: "
+                f"{kind}): average the raw generators with --raw, or choose checkpoints of one kind"
+            )
+        group = kind
         arrays = [a.astype(np.float64) for a in saved.get(group, [])]
         if total is not None and [a.shape for a in arrays] != [a.shape for a in total]:
             raise checkpoint.CheckpointError(f"{path} holds another generator than {paths[0]}")
@@ -73,8 +75,8 @@ def export(
         path = paths[-1]
     else:
         path = checkpoint.resolve(folder, step)
-        group = generator_group(path, raw)
         saved, meta = checkpoint.read(path)
+        group = generator_group(saved, raw)
         weights = saved.get(group, [])
     if best:  # record how the checkpoint was chosen (validation FID during training)
         extra = {**(extra or {}), "selected_by": json.loads((folder / "best.json").read_text())}

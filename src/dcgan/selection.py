@@ -83,7 +83,7 @@ def select_checkpoint(
 
     rows = []
     for step, path in found:
-        group = generator_group(path, raw)
+        group = generator_group(checkpoint.groups_in(path), raw)
         if (step, group) in done:
             rows.append(done[step, group])
             continue
