@@ -43,6 +43,7 @@ def main() -> None:
     from dcgan import checkpoint
     from dcgan.config import load
     from dcgan.data import Cache
+    from dcgan.images import to_uint8
     from dcgan.model import DCGAN, sample_z
 
     cfg = load(args.run / "config.json")
@@ -55,7 +56,7 @@ def main() -> None:
     for step in (int(s) for s in args.steps.split(",")):
         path = checkpoint.checkpoint_path(args.run / "checkpoints", step)
         checkpoint.restore(path, gan.state_variables(), groups=("generator", "discriminator"))
-        fakes = tf.cast(tf.round((gan.generator(z, training=False) + 1.0) * 127.5), tf.uint8)
+        fakes = to_uint8(gan.generator(z, training=False))
         logits = [d_outputs(gan.discriminator, x) for x in (train[:n], heldout[:n], fakes)]
         means = [float(np.mean(1.0 / (1.0 + np.exp(-x)))) for x in logits]
         real_rates = [float(np.mean(x > 0)) for x in logits]
