@@ -14,6 +14,8 @@ PRIORS = ("uniform", "normal")
 PRECISIONS = ("fp32", "bf16")
 # The range a person may dial in: the uniform prior's support, or ±3σ of the normal prior.
 Z_RANGES = {"uniform": (-1.0, 1.0), "normal": (-3.0, 3.0)}
+# DiffAugment's transforms of D's inputs (dcgan.augment), applied in the order given
+AUGMENTATIONS = ("color", "translation", "cutout")
 
 # Fields that define the generator and its z contract (kept in exported bundles).
 MODEL_FIELDS = ("image_size", "channels", "z_dim", "z_prior", "gf", "df")
@@ -29,6 +31,7 @@ RESUMABLE_FIELDS = (
     "eval_samples",
     "eval_extractor",
     "g_ema",
+    "augment",  # may be switched on mid-run, as ADA raises its augmentation strength while training
 )
 
 
@@ -55,6 +58,8 @@ class Config:
     beta2: float = 0.999
     d_steps: int = 1
     label_smoothing: float = 0.0
+    # DiffAugment transforms of D's inputs, e.g. "color,translation,cutout" ("" = off; see dcgan.augment)
+    augment: str = ""
     # decay of the exponential moving average of G's weights kept beside G and exported (0 = off)
     g_ema: float = 0.999
     flip: bool = True
@@ -115,11 +120,18 @@ class Config:
         for name in ("beta1", "beta2"):
             need(0 <= getattr(self, name) < 1, f"{name} must be in [0, 1), got {getattr(self, name)}")
         need(0 <= self.label_smoothing < 0.5, f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        unknown = sorted(set(self.augment_policy) - set(AUGMENTATIONS))
+        need(not unknown, f"augment: unknown {', '.join(unknown)}; choose from {', '.join(AUGMENTATIONS)}")
         need(0 <= self.g_ema < 1, f"g_ema must be in [0, 1), got {self.g_ema}")
         need(self.steps >= 0 and self.epochs >= 0, "steps and epochs must be >= 0")
         need(self.eval_every >= 0, f"eval_every must be >= 0, got {self.eval_every}")
         need(self.eval_samples >= 2, f"eval_samples must be >= 2, got {self.eval_samples}")
         need(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+
+    @property
+    def augment_policy(self) -> tuple[str, ...]:
+        """'color, translation' → ('color', 'translation'); '' → ()."""
+        return tuple(name.strip() for name in self.augment.split(",") if name.strip())
 
     @property
     def z_range(self) -> tuple[float, float]:

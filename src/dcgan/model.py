@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from dcgan.augment import diff_augment
 from dcgan.config import Config
 
 BN_MOMENTUM = 0.9  # PyTorch / TF1 DCGAN convention (moving average keeps 90%)
@@ -131,6 +132,7 @@ class DCGAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
+        self.augment_policy = cfg.augment_policy
         # EMA of G's weights and BN statistics (Yazici et al. 2019): smooths GAN training's oscillation
         self.generator_ema = build_generator(cfg) if cfg.g_ema else None
         if self.generator_ema is not None:
@@ -163,14 +165,23 @@ class DCGAN(keras.Model):
         for average, variable in zip(self.generator_ema.variables, self.generator.variables, strict=True):
             average.assign(decay * average + (1.0 - decay) * tf.cast(variable, average.dtype))
 
+    def _augment(self, images: tf.Tensor, seed: tf.Tensor, salt: int, shard: ReplicaShard | None) -> tf.Tensor:
+        """D's view of `images`: DiffAugment with the config's policy, drawn from (seed, salt); else unchanged."""
+        if not self.augment_policy:
+            return images
+        seed = tf.random.experimental.stateless_fold_in(seed, salt)
+        if shard is None:
+            return diff_augment(images, self.augment_policy, seed)
+        return diff_augment(images, self.augment_policy, seed, shard.replica, shard.num_replicas)
+
     def _d_step(self, real: tf.Tensor, seed: tf.Tensor, shard: ReplicaShard | None = None) -> dict[str, tf.Tensor]:
         batch = tf.shape(real)[0]
         z = sample_z(self.cfg, batch, seed) if shard is None else shard.z(seed)
         real_label = 1.0 - self.cfg.label_smoothing  # one-sided label smoothing
         with tf.GradientTape() as tape:
             fake = self.generator(z, training=True)
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
+            real_logits = self.discriminator(self._augment(real, seed, 1, shard), training=True)
+            fake_logits = self.discriminator(self._augment(fake, seed, 2, shard), training=True)
             real_targets = tf.fill(tf.shape(real_logits), real_label)
             if shard is None:
                 d_loss = self.bce(real_targets, real_logits) + self.bce(tf.zeros_like(fake_logits), fake_logits)
@@ -195,7 +206,8 @@ class DCGAN(keras.Model):
     def _g_step(self, batch: tf.Tensor, seed: tf.Tensor, shard: ReplicaShard | None = None) -> tf.Tensor:
         z = sample_z(self.cfg, batch, seed) if shard is None else shard.z(seed)
         with tf.GradientTape() as tape:
-            fake_logits = self.discriminator(self.generator(z, training=True), training=True)
+            fake = self._augment(self.generator(z, training=True), seed, 2, shard)
+            fake_logits = self.discriminator(fake, training=True)
             if shard is None:
                 g_loss = self.bce(tf.ones_like(fake_logits), fake_logits)  # non-saturating: max log D(G(z))
             else:
