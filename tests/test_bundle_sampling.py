@@ -127,3 +127,20 @@ def test_sample_reads_z_files_and_reports_bad_specs(tiny_model, tmp_path, capsys
     with pytest.raises(SystemExit):
         main(["sample", str(tiny_model), "interpolate", "--a", "x.txt", "--out", str(tmp_path / "p")])
     assert "neither seeds" in capsys.readouterr().err
+
+
+def test_export_with_standing_statistics_changes_only_bn_statistics(tiny_model, tmp_path) -> None:
+    info = json.loads((tiny_model / "model.json").read_text())
+    run_dir = Path(info["provenance"]["checkpoint"]).parents[1]
+    assert main(["export", str(run_dir), "--out", str(tmp_path / "standing"), "--standing-stats", "5"]) in (0, None)
+    standing = json.loads((tmp_path / "standing" / "model.json").read_text())
+    assert standing["provenance"]["bn_statistics"] == "standing: 5 batches of 8 z"
+    with np.load(tiny_model / "generator.npz") as old, np.load(tmp_path / "standing" / "generator.npz") as new:
+        assert sorted(old) == sorted(new)
+        moving = [k for k in old if "moving" in k]
+        assert len(moving) == 6  # mean and variance of G's three BN layers (32×32: project, deconv1, deconv2)
+        assert all(not np.array_equal(old[k], new[k]) for k in moving)
+        assert all(np.array_equal(old[k], new[k]) for k in old if k not in moving)
+    with pytest.raises(SystemExit):
+        main(["export", str(run_dir), "--out", str(tmp_path / "bad"), "--standing-stats", "-1"])
+    assert not (tmp_path / "bad").exists()

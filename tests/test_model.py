@@ -8,7 +8,7 @@ import pytest
 from conftest import tiny_config
 
 from dcgan.config import Config
-from dcgan.model import DCGAN, build_discriminator, build_generator
+from dcgan.model import DCGAN, build_discriminator, build_generator, sample_z, standing_statistics
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])
@@ -143,3 +143,31 @@ def test_generator_ema_follows_g_with_warm_up() -> None:
     assert any(not np.allclose(a.numpy(), c) for a, c in zip(gan.generator_ema.variables, current, strict=True))
     plain = DCGAN(tiny_config(g_ema=0.0))
     assert plain.generator_ema is None and plain.sampler is plain.generator and "g_ema" not in plain.state_variables()
+
+
+def test_standing_statistics_are_the_generators_own_batch_statistics() -> None:
+    import tensorflow as tf
+
+    cfg = tiny_config()
+    g = build_generator(cfg)
+    z = np.random.default_rng(0).uniform(-1, 1, (256, cfg.z_dim)).astype(np.float32)
+
+    def inference_error() -> float:  # inference mode against the batch statistics of 256 faces
+        moving = [v.numpy() for v in g.non_trainable_variables]
+        error = float(np.abs(np.asarray(g(z, training=False)) - np.asarray(g(z, training=True))).max())
+        for variable, value in zip(g.non_trainable_variables, moving, strict=True):
+            variable.assign(value)  # undo the training-mode call's update of the moving statistics
+        return error
+
+    before = inference_error()
+    standing_statistics(g, cfg, batches=20, seed=4)
+    after = inference_error()
+    assert after < 0.2 * before, (before, after)
+    # the first BN normalises the projection z·W (4×4×C): its statistics are checked against NumPy directly
+    kernel, norm = g.get_layer("project").kernel.numpy(), g.get_layer("project_bn")
+    batches = [
+        (sample_z(cfg, cfg.batch_size, tf.constant([4, i], tf.int64)).numpy() @ kernel).reshape(cfg.batch_size, 16, -1)
+        for i in range(20)
+    ]
+    np.testing.assert_allclose(norm.moving_mean, np.mean([b.mean(axis=(0, 1)) for b in batches], axis=0), atol=1e-6)
+    np.testing.assert_allclose(norm.moving_variance, np.mean([b.var(axis=(0, 1)) for b in batches], axis=0), rtol=1e-4)

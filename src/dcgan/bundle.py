@@ -15,7 +15,7 @@ from dcgan import __version__, checkpoint
 from dcgan.config import MODEL_FIELDS, Config, ConfigError, write_json_atomic
 from dcgan.config import load as load_config
 from dcgan.images import to_uint8
-from dcgan.model import build_generator
+from dcgan.model import build_generator, standing_statistics
 
 WEIGHTS_FILE = "generator.npz"
 BUNDLE_FILE = "model.json"
@@ -55,13 +55,15 @@ def export(
     best: bool = False,
     average: list[int] | None = None,
     raw: bool = False,
+    standing_stats: int = 0,
 ) -> Path:
     """Write MODEL_DIR/model.json (config, z contract, provenance) and generator.npz (weights, no pickle).
 
     The checkpoint is the one of `step` (default: the latest), the `best` one kept by validation FID, or
     several in `average`, whose generator weights are averaged (Polyak averaging, which smooths the
     oscillation of GAN training; BN statistics are averaged too). Its EMA generator is shipped when it has
-    one (`g_ema` in the config), its raw generator with `raw`.
+    one (`g_ema` in the config), its raw generator with `raw`. With `standing_stats` > 0 its BN moving
+    statistics are recomputed from that many training-mode batches (`model.standing_statistics`).
     """
     run_dir, out = Path(run_dir), Path(out)
     cfg = load_config(run_dir / "config.json")
@@ -83,6 +85,12 @@ def export(
     generator = build_generator(cfg)
     if len(weights) != len(generator.variables):
         raise checkpoint.CheckpointError(f"{path} does not match the generator of {run_dir / 'config.json'}")
+    if standing_stats:
+        for variable, array in zip(generator.variables, weights, strict=True):
+            variable.assign(array)
+        standing_statistics(generator, cfg, standing_stats)
+        weights = [variable.numpy() for variable in generator.variables]
+        extra = {**(extra or {}), "bn_statistics": f"standing: {standing_stats} batches of {cfg.batch_size} z"}
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

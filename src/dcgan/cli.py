@@ -84,7 +84,19 @@ def cmd_export(args: argparse.Namespace) -> None:
     from dcgan.bundle import export
 
     average = [int(s) for s in args.average.split(",")] if args.average else None
-    print(export(args.run_dir, args.out, args.step, dtype=args.dtype, best=args.best, average=average, raw=args.raw))
+    if args.standing_stats < 0:
+        raise ConfigError(f"--standing-stats must be >= 0, got {args.standing_stats}")
+    path = export(
+        args.run_dir,
+        args.out,
+        args.step,
+        dtype=args.dtype,
+        best=args.best,
+        average=average,
+        raw=args.raw,
+        standing_stats=args.standing_stats,
+    )
+    print(path)
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
@@ -174,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--raw", action="store_true", help="export the raw generator, not its EMA (config g_ema)")
     p.add_argument("--dtype", choices=("float16", "float32"), default="float16")
+    p.add_argument(
+        "--standing-stats",
+        type=int,
+        default=0,
+        metavar="BATCHES",
+        help="recompute G's BN moving statistics from BATCHES training-mode batches (e.g. 200; default: keep them)",
+    )
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("sample", help="grids, interpolations, sweeps, GIFs, arithmetic")

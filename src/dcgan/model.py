@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
@@ -86,6 +87,29 @@ def sample_z(cfg: Config, batch: int | tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     if cfg.z_prior == "uniform":
         return tf.random.stateless_uniform(shape, seed, minval=-1.0, maxval=1.0)
     return tf.random.stateless_normal(shape, seed)
+
+
+def standing_statistics(generator: keras.Model, cfg: Config, batches: int, seed: int = 0) -> None:
+    """Set G's BN moving statistics to its batch statistics averaged over `batches` training-mode batches.
+
+    BigGAN's "standing statistics" (Brock et al. 2019): a generator samples with the statistics of its own
+    weights instead of a running average taken while they changed (for the EMA generator, an average of G's
+    statistics, measured for other weights). Each batch is `cfg.batch_size` z from the config's prior, as in
+    training; variances are the biased batch variances training normalised with.
+    """
+    norms = [layer for layer in generator.layers if isinstance(layer, layers.BatchNormalization)]
+    probe = keras.Model(generator.inputs, [layer.input for layer in norms])
+    means = [np.zeros(layer.moving_mean.shape, np.float64) for layer in norms]
+    variances = [np.zeros(layer.moving_variance.shape, np.float64) for layer in norms]
+    for i in range(batches):
+        z = sample_z(cfg, cfg.batch_size, tf.constant([seed, i], tf.int64))
+        for k, x in enumerate(probe(z, training=True)):
+            mean, variance = tf.nn.moments(tf.cast(x, tf.float32), axes=list(range(len(x.shape) - 1)))
+            means[k] += mean.numpy() / batches
+            variances[k] += variance.numpy() / batches
+    for layer, mean, variance in zip(norms, means, variances, strict=True):
+        layer.moving_mean.assign(mean.astype(np.float32))
+        layer.moving_variance.assign(variance.astype(np.float32))
 
 
 class ReplicaShard:
