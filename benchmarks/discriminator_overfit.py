@@ -4,9 +4,10 @@
         --heldout data/celeba64/val --steps 7000,7500
 
 For each checkpoint prints D's mean output (sigmoid, inference-mode BN) and the fraction judged real
-(logit > 0, the r_t of Karras et al. 2020, ADA) on `--n` train images, `--n` held-out images and `--n`
-samples of the plain generator. An overfitting D rates train images clearly above held-out ones and
-held-out ones drift toward the fakes; then data augmentation for D (DiffAugment, ADA) is the remedy.
+(logit > 0) on `--n` train images, `--n` held-out images and `--n` samples of the plain generator, and
+ADA's overfitting heuristic r_t = E[sign D(train)] = 2·fraction − 1 (Karras et al. 2020, whose ADA raises
+augmentation while r_t > 0.6). An overfitting D rates train images clearly above held-out ones and
+held-out ones drift toward the fakes; then data augmentation for D (`--augment`, DiffAugment) is the remedy.
 """
 
 from __future__ import annotations
@@ -52,7 +53,10 @@ def main() -> None:
     heldout = np.asarray(Cache.open(args.heldout).images[: args.n])
     n = min(len(train), len(heldout))
     z = sample_z(cfg, n, tf.constant([cfg.seed, 12345], tf.int64))
-    print(f"{'step':>7}  {'D(train)':>9} {'D(held)':>8} {'D(fake)':>8}   r_t: {'train':>6} {'held':>6} {'fake':>6}")
+    print(
+        f"{'step':>7}  {'D(train)':>9} {'D(held)':>8} {'D(fake)':>8}   judged real: {'train':>6} {'held':>6} "
+        f"{'fake':>6}   ADA r_t"
+    )
     for step in (int(s) for s in args.steps.split(",")):
         path = checkpoint.checkpoint_path(args.run / "checkpoints", step)
         checkpoint.restore(path, gan.state_variables(), groups=("generator", "discriminator"))
@@ -61,7 +65,8 @@ def main() -> None:
         means = [float(np.mean(1.0 / (1.0 + np.exp(-x)))) for x in logits]
         real_rates = [float(np.mean(x > 0)) for x in logits]
         rates = " ".join(f"{r:>6.3f}" for r in real_rates)
-        print(f"{step:>7}  {means[0]:>9.3f} {means[1]:>8.3f} {means[2]:>8.3f}        {rates}")
+        r_t = float(np.mean(np.sign(logits[0])))
+        print(f"{step:>7}  {means[0]:>9.3f} {means[1]:>8.3f} {means[2]:>8.3f}                {rates}   {r_t:>7.3f}")
     print(f"{n} images of each kind; D in inference mode; fakes from the plain generator")
 
 
