@@ -7,7 +7,7 @@ their strengths are the paper's: brightness ±0.5, saturation ×[0, 2], contrast
 by up to 1/8 of the image with zero fill, and a cutout square of half the image side.
 
 Every draw is a pure function of a stateless seed (exact resume) and is made for the whole global batch,
-of which a replica takes its rows, so `tf.distribute` runs transform each image as one device would.
+of which a replica takes its rows, so replicas under `tf.distribute` transform each image as one device would.
 """
 
 from __future__ import annotations
