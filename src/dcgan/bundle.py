@@ -67,6 +67,8 @@ def export(
     """
     run_dir, out = Path(run_dir), Path(out)
     cfg = load_config(run_dir / "config.json")
+    if standing_stats < 0:
+        raise ConfigError(f"standing_stats must be >= 0 batches, got {standing_stats}")
     if average and (best or step is not None):
         raise ConfigError("average is its own choice of weights: give it without step or best")
     folder = run_dir / "checkpoints" / ("best" if best else "")

@@ -84,8 +84,6 @@ def cmd_export(args: argparse.Namespace) -> None:
     from dcgan.bundle import export
 
     average = [int(s) for s in args.average.split(",")] if args.average else None
-    if args.standing_stats < 0:
-        raise ConfigError(f"--standing-stats must be >= 0, got {args.standing_stats}")
     path = export(
         args.run_dir,
         args.out,
