@@ -156,7 +156,6 @@ class DCGAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
-        self.augment_policy = cfg.augment_policy
         # EMA of G's weights and BN statistics (Yazici et al. 2019): smooths GAN training's oscillation
         self.generator_ema = build_generator(cfg) if cfg.g_ema else None
         if self.generator_ema is not None:
@@ -191,12 +190,11 @@ class DCGAN(keras.Model):
 
     def _augment(self, images: tf.Tensor, seed: tf.Tensor, salt: int, shard: ReplicaShard | None) -> tf.Tensor:
         """D's view of `images`: DiffAugment with the config's policy, drawn from (seed, salt); else unchanged."""
-        if not self.augment_policy:
+        if not self.cfg.augment_policy:
             return images
+        replica, num_replicas = (0, 1) if shard is None else (shard.replica, shard.num_replicas)
         seed = tf.random.experimental.stateless_fold_in(seed, salt)
-        if shard is None:
-            return diff_augment(images, self.augment_policy, seed)
-        return diff_augment(images, self.augment_policy, seed, shard.replica, shard.num_replicas)
+        return diff_augment(images, self.cfg.augment_policy, seed, replica, num_replicas)
 
     def _d_step(self, real: tf.Tensor, seed: tf.Tensor, shard: ReplicaShard | None = None) -> dict[str, tf.Tensor]:
         batch = tf.shape(real)[0]
