@@ -98,7 +98,7 @@ def tiny_model(tiny_cache, tmp_path_factory) -> Path:
 @contextmanager
 def running_server(model: Path, log: Path, *extra: str, timeout: float = 180) -> Iterator[str]:
     """`dcgan serve` in a subprocess on a free loopback port (output to `log`); yields its URL once it answers."""
-    import httpx
+    import httpx2
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -113,9 +113,9 @@ def running_server(model: Path, log: Path, *extra: str, timeout: float = 180) ->
         deadline = time.time() + timeout
         while True:
             try:
-                httpx.get(f"{url}/api/health", timeout=2).raise_for_status()
+                httpx2.get(f"{url}/api/health", timeout=2).raise_for_status()
                 break
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 if process.poll() is not None or time.time() > deadline:
                     pytest.fail(f"server did not start: {Path(log).read_text()[-2000:]}")
                 time.sleep(0.3)

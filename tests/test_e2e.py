@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from conftest import running_server
@@ -93,7 +93,7 @@ def settled_face(page, expected: np.ndarray, timeout: float = 20.0) -> np.ndarra
 
 
 def served_face(server: str, z: list[float]) -> np.ndarray:
-    response = httpx.post(f"{server}/api/generate", json={"z": z})
+    response = httpx2.post(f"{server}/api/generate", json={"z": z})
     return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
 
 

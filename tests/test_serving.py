@@ -6,7 +6,7 @@ import asyncio
 import base64
 import io
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from conftest import running_server
@@ -188,11 +188,11 @@ def test_several_worker_processes_serve_the_same_model(tiny_model, tmp_path) -> 
     """`dcgan serve --workers 2`: two uvicorn worker processes share the port and give identical faces."""
     log = tmp_path / "serve.log"
     with running_server(tiny_model, log, "--workers", "2") as url:
-        contract = httpx.get(f"{url}/api/models").json()["models"][0]["z"]
+        contract = httpx2.get(f"{url}/api/models").json()["models"][0]["z"]
         z = np.linspace(contract["low"], contract["high"], contract["dim"]).round(4).tolist()
         faces = set()
         for _ in range(8):  # a new connection each time, so the kernel spreads them over both workers
-            response = httpx.post(f"{url}/api/generate", json={"z": z}, timeout=30)
+            response = httpx2.post(f"{url}/api/generate", json={"z": z}, timeout=30)
             assert response.status_code == 200 and response.headers["content-type"] == "image/png"
             faces.add(response.content)
         assert len(faces) == 1  # stateless: the same z gives the same PNG whichever worker answers
