@@ -88,6 +88,28 @@ def test_resume_without_ema_starts_the_average_from_g(tiny_cache, tmp_path, caps
     assert (export(run, tmp_path / "raw", average=[2, 3], raw=True) / "model.json").exists()
 
 
+def test_resume_may_change_training_knobs_and_records_it(tiny_cache, tmp_path, capsys) -> None:
+    """Decaying D's learning rate and turning on label smoothing mid-run: used, saved, recorded, exported."""
+    run = tmp_path / "r"
+    train(tiny_config(steps=2), tiny_cache, run, progress=False)
+    changed = tiny_config(steps=4, lr_d=1e-4, label_smoothing=0.1)
+    train(changed, tiny_cache, run, resume=True, progress=False)
+    assert "resuming at step 2 with label_smoothing 0.0 → 0.1, lr_d 0.0002 → 0.0001" in capsys.readouterr().err
+    train(changed.replace(steps=5), tiny_cache, run, resume=True, progress=False)  # no change: nothing added
+
+    saved, meta = checkpoint.read(checkpoint.resolve(run / "checkpoints"))
+    record = [{"step": 2, "label_smoothing": [0.0, 0.1], "lr_d": [0.0002, 0.0001]}]
+    assert meta["step"] == 5 and meta["config_changes"] == record
+    optimizer = DCGAN(tiny_config()).d_optimizer
+    rate = next(i for i, v in enumerate(optimizer.variables) if v.path.endswith("learning_rate"))
+    assert saved["d_optimizer"][rate] == np.float32(1e-4)  # the restored 2e-4 was replaced by the new rate
+    assert saved["g_optimizer"][rate] == np.float32(2e-4)
+    provenance = json.loads((export(run, tmp_path / "bundle") / "model.json").read_text())["provenance"]
+    assert provenance["config_changes"] == record
+    with pytest.raises(ConfigError, match=r"different config \(beta1: run has 0.5, asked 0.9\)"):
+        train(changed.replace(steps=6, beta1=0.9), tiny_cache, run, resume=True, progress=False)
+
+
 def test_d_steps_and_label_smoothing_train(tiny_cache, tmp_path) -> None:
     result = train(
         tiny_config(steps=3, d_steps=2, label_smoothing=0.1, z_prior="normal"),

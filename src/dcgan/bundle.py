@@ -112,6 +112,7 @@ def export(
             "data": meta.get("data"),
             "data_count": meta.get("data_count"),
             "train_config": cfg.to_dict(),
+            "config_changes": meta.get("config_changes", []),
             "checkpoint": str(path.resolve()),
             "weights": f"EMA of G, decay {cfg.g_ema}" if group == "g_ema" else "G",
             "exported": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

@@ -19,8 +19,8 @@ AUGMENTATIONS = ("color", "translation", "cutout")
 
 # Fields that define the generator and its z contract (kept in exported bundles).
 MODEL_FIELDS = ("image_size", "channels", "z_dim", "z_prior", "gf", "df")
-# Fields that may change when a run is resumed (schedule and side work only).
-RESUMABLE_FIELDS = (
+# Fields that may change when a run is resumed: its schedule and side work...
+SCHEDULE_FIELDS = (
     "steps",
     "epochs",
     "sample_every",
@@ -30,9 +30,11 @@ RESUMABLE_FIELDS = (
     "eval_every",
     "eval_samples",
     "eval_extractor",
-    "g_ema",
-    "augment",  # may be switched on mid-run, as ADA raises its augmentation strength while training
 )
+# ...and the training knobs that leave the models, the data stream and z alone (a change is recorded in the
+# checkpoints): DiffAugment may be switched on mid-run as ADA raises its strength, the learning rates decayed,
+# and one-sided label smoothing turned on when D overpowers G.
+RESUMABLE_FIELDS = (*SCHEDULE_FIELDS, "g_ema", "augment", "label_smoothing", "lr_g", "lr_d")
 
 
 class ConfigError(ValueError):

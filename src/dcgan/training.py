@@ -16,7 +16,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from dcgan import checkpoint
-from dcgan.config import RESUMABLE_FIELDS, Config, ConfigError, write_json_atomic
+from dcgan.config import RESUMABLE_FIELDS, SCHEDULE_FIELDS, Config, ConfigError, write_json_atomic
 from dcgan.config import load as load_config
 from dcgan.data import BatchSource, Cache
 from dcgan.images import make_grid, save_png, to_uint8
@@ -35,13 +35,16 @@ def fixed_z(cfg: Config, n: int = 64) -> np.ndarray:
     return rng.standard_normal((n, cfg.z_dim)).astype(np.float32)
 
 
-def check_run_dir(run_dir: Path, cfg: Config, resume: bool, force: bool) -> Config:
-    """Make the run dir's saved config and the requested one agree; returns the config to use."""
+def check_run_dir(run_dir: Path, cfg: Config, resume: bool, force: bool) -> dict[str, list]:
+    """Make the run dir's saved config and the requested one agree.
+
+    Returns the training fields a resume changes ({field: [old, new]}, e.g. a decayed learning rate).
+    """
     saved_path = run_dir / "config.json"
     if not saved_path.exists():
         if resume:
             raise ConfigError(f"--resume given but {run_dir} holds no run (no config.json)")
-        return cfg
+        return {}
     saved = load_config(saved_path)
     differ = sorted(k for k, v in cfg.to_dict().items() if k not in RESUMABLE_FIELDS and saved.to_dict()[k] != v)
     if differ and not force:
@@ -59,7 +62,9 @@ def check_run_dir(run_dir: Path, cfg: Config, resume: bool, force: bool) -> Conf
     if force and not resume:
         for _, path in latest:
             path.unlink()
-    return cfg
+        return {}
+    old, new = saved.to_dict(), cfg.to_dict()
+    return {k: [old[k], new[k]] for k in RESUMABLE_FIELDS if k not in SCHEDULE_FIELDS and old[k] != new[k]}
 
 
 class GracefulStop:
@@ -280,12 +285,10 @@ def train(
     source_type = BatchSource if strategy is None else distributed.ShardedBatchSource
     source = source_type(cache.images, cfg.batch_size * cfg.d_steps, cfg.seed, cfg.flip)
     steps = total_steps(cfg, source.steps_per_epoch)
-    if chief:
-        cfg = check_run_dir(run_dir, cfg, resume, force)
+    changes = check_run_dir(run_dir, cfg, resume, force) if chief or resume else {}
+    if chief:  # other workers only check (the chief owns the run dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         cfg.save(run_dir / "config.json")
-    elif resume:  # other workers only check (the chief owns the run dir)
-        cfg = check_run_dir(run_dir, cfg, resume, force)
 
     set_precision(cfg)
     keras.utils.set_random_seed(cfg.seed)  # the initial weights follow from the seed too
@@ -307,11 +310,20 @@ def train(
             gan.reset_ema()
             tqdm.write(f"{latest.name} has no EMA generator: the average starts from its weights", file=sys.stderr)
         start = meta["step"]
+        gan.g_optimizer.learning_rate = cfg.lr_g  # the config's rates, not the saved ones: they may change
+        gan.d_optimizer.learning_rate = cfg.lr_d
+    history = meta.get("config_changes", [])
+    if changes and start:
+        history = [*history, {"step": start, **changes}]
+        if chief:
+            said = ", ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in changes.items())
+            tqdm.write(f"resuming at step {start} with {said} (recorded in the checkpoints)", file=sys.stderr)
     meta = {
         "data": str(Path(data).resolve()),
         "data_count": len(cache.images),
         "data_fingerprint": cache.manifest.get("fingerprint"),
         "config": cfg.to_dict(),
+        "config_changes": history,
         "train_seconds": meta.get("train_seconds", 0.0),
     }
     if chief:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from dcgan.config import RESUMABLE_FIELDS, Config, ConfigError, write_json_atomic
+from dcgan.config import SCHEDULE_FIELDS, Config, ConfigError, write_json_atomic
 from dcgan.config import load as load_config
 from dcgan.data import DataError
 
@@ -56,8 +56,10 @@ DEFAULT_SPACE: dict[str, Any] = {
     "label_smoothing": {"low": 0.0, "high": 0.2},
     "z_prior": ["uniform", "normal"],
 }
+# What a trial's identity ignores: the schedule, which the tuner sets, and the side knobs it does not search.
+TRIAL_SIDE_FIELDS = (*SCHEDULE_FIELDS, "g_ema", "augment")
 # Fixed by the data (image_size, channels) or by the tuner itself (the schedule).
-NOT_SEARCHABLE = ("image_size", "channels", *RESUMABLE_FIELDS)
+NOT_SEARCHABLE = ("image_size", "channels", *TRIAL_SIDE_FIELDS)
 FIELD_TYPES = {f.name: f.type for f in fields(Config)}
 
 OPTUNA_HINT = "dcgan tune needs Optuna: pip install 'dcgan[tune]' (or pip install 'optuna>=4')"
@@ -403,7 +405,7 @@ def _resume_or_force(run_dir: Path, cfg: Config) -> tuple[bool, bool]:
         saved = load_config(run_dir / "config.json").to_dict()
     except ConfigError:
         return False, True
-    same = all(saved[k] == v for k, v in cfg.to_dict().items() if k not in RESUMABLE_FIELDS)
+    same = all(saved[k] == v for k, v in cfg.to_dict().items() if k not in TRIAL_SIDE_FIELDS)
     return (True, False) if same else (False, True)
 
 
@@ -858,7 +860,7 @@ def tune(
         "base_config": {  # what every trial shares: the base config with the space's fixed values
             k: v
             for k, v in fixed_config(base, space).to_dict().items()
-            if k not in RESUMABLE_FIELDS and k not in searched(space)
+            if k not in TRIAL_SIDE_FIELDS and k not in searched(space)
         },
         "budget_images": budget_images,
         "extractor": extractor,
