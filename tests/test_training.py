@@ -19,7 +19,7 @@ from dcgan.bundle import export
 from dcgan.config import ConfigError
 from dcgan.data import DataError
 from dcgan.model import DCGAN
-from dcgan.training import train
+from dcgan.training import CollapseWatch, train
 
 
 def weights(run_dir) -> dict[str, list[np.ndarray]]:
@@ -108,6 +108,22 @@ def test_resume_may_change_training_knobs_and_records_it(tiny_cache, tmp_path, c
     assert provenance["config_changes"] == record
     with pytest.raises(ConfigError, match=r"different config \(beta1: run has 0.5, asked 0.9\)"):
         train(changed.replace(steps=6, beta1=0.9), tiny_cache, run, resume=True, progress=False)
+
+
+def test_collapse_watch_warns_once_on_a_collapse_not_on_healthy_swings(capsys) -> None:
+    rng = np.random.default_rng(0)
+    watch = CollapseWatch()
+    healthy = np.clip(rng.normal(0.15, 0.15, 3000), 0, 1)
+    healthy[1000:1040] = 0.0  # a short stretch where D wins, as healthy runs have
+    collapse = rng.uniform(0, 0.004, 400)
+    for step, fake in enumerate([*healthy, *collapse], start=1):
+        watch.on_train_batch_end(step, {"d_fake": fake})
+        if step == 3000:
+            assert capsys.readouterr().err == ""
+    err = capsys.readouterr().err
+    assert err.count("warning: D has rejected nearly every fake") == 1
+    onset = int(err.split("since about step ")[1].split(" ")[0])
+    assert 3000 < onset < 3080 and f"before step {onset}" in err
 
 
 def test_d_steps_and_label_smoothing_train(tiny_cache, tmp_path) -> None:
