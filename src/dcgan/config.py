@@ -34,7 +34,8 @@ SCHEDULE_FIELDS = (
 # ...and the training knobs that leave the models, the data stream and z alone (a change is recorded in the
 # checkpoints): DiffAugment may be switched on mid-run as ADA raises its strength, the learning rates decayed,
 # and one-sided label smoothing turned on when D overpowers G.
-RESUMABLE_FIELDS = (*SCHEDULE_FIELDS, "g_ema", "augment", "label_smoothing", "lr_g", "lr_d")
+TRAINING_KNOBS = ("g_ema", "augment", "label_smoothing", "lr_g", "lr_d")
+RESUMABLE_FIELDS = (*SCHEDULE_FIELDS, *TRAINING_KNOBS)
 
 
 class ConfigError(ValueError):

@@ -16,7 +16,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from dcgan import checkpoint
-from dcgan.config import RESUMABLE_FIELDS, SCHEDULE_FIELDS, Config, ConfigError, write_json_atomic
+from dcgan.config import RESUMABLE_FIELDS, TRAINING_KNOBS, Config, ConfigError, write_json_atomic
 from dcgan.config import load as load_config
 from dcgan.data import BatchSource, Cache
 from dcgan.images import make_grid, save_png, to_uint8
@@ -45,10 +45,10 @@ def check_run_dir(run_dir: Path, cfg: Config, resume: bool, force: bool) -> dict
         if resume:
             raise ConfigError(f"--resume given but {run_dir} holds no run (no config.json)")
         return {}
-    saved = load_config(saved_path)
-    differ = sorted(k for k, v in cfg.to_dict().items() if k not in RESUMABLE_FIELDS and saved.to_dict()[k] != v)
+    old, new = load_config(saved_path).to_dict(), cfg.to_dict()
+    differ = sorted(k for k in new if k not in RESUMABLE_FIELDS and old[k] != new[k])
     if differ and not force:
-        details = ", ".join(f"{k}: run has {saved.to_dict()[k]!r}, asked {cfg.to_dict()[k]!r}" for k in differ)
+        details = ", ".join(f"{k}: run has {old[k]!r}, asked {new[k]!r}" for k in differ)
         raise ConfigError(
             f"run dir {run_dir} belongs to a different config ({details}); "
             "use another --run-dir, or --force to start over there"
@@ -63,8 +63,7 @@ def check_run_dir(run_dir: Path, cfg: Config, resume: bool, force: bool) -> dict
         for _, path in latest:
             path.unlink()
         return {}
-    old, new = saved.to_dict(), cfg.to_dict()
-    return {k: [old[k], new[k]] for k in RESUMABLE_FIELDS if k not in SCHEDULE_FIELDS and old[k] != new[k]}
+    return {k: [old[k], new[k]] for k in TRAINING_KNOBS if old[k] != new[k]}
 
 
 class GracefulStop:
