@@ -24,6 +24,7 @@ from dcgan.config import Config, ConfigError, from_dict, load
         ({"lr_d": float("nan")}, "lr_d must be finite"),
         ({"mixed_precision": "fp8"}, "mixed_precision must be one of"),
         ({"label_smoothing": 0.7}, "label_smoothing must be in"),
+        ({"d_warmup": -1}, "d_warmup must be >= 0"),
     ],
 )
 def test_invalid_values_fail_clearly(changes: dict, message: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -15,7 +16,7 @@ from conftest import tiny_config, tiny_train_command
 from tensorflow.python.framework import config as tf_config
 
 from dcgan import checkpoint
-from dcgan.bundle import export
+from dcgan.bundle import export, load_generator
 from dcgan.config import ConfigError
 from dcgan.data import DataError
 from dcgan.model import DCGAN
@@ -108,6 +109,51 @@ def test_resume_may_change_training_knobs_and_records_it(tiny_cache, tmp_path, c
     assert provenance["config_changes"] == record
     with pytest.raises(ConfigError, match=r"different config \(beta1: run has 0.5, asked 0.9\)"):
         train(changed.replace(steps=6, beta1=0.9), tiny_cache, run, resume=True, progress=False)
+
+
+def test_fine_tuning_starts_from_a_bundle(tiny_cache, tiny_model, tmp_path) -> None:
+    """--init-generator: G and its average start at the bundle's weights, D trains alone for `d_warmup` steps, the
+    average keeps its full decay from the start, the starting point is scored, and a resume needs no bundle."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_model, bundle)
+    start = load_generator(bundle).generator.get_weights()
+    trainable = [v.trainable for v in DCGAN(tiny_config()).generator.variables]  # BN statistics move in D steps too
+    cfg = tiny_config(
+        z_prior="normal",
+        init_generator=str(bundle),
+        d_warmup=2,
+        seed=5,
+        steps=2,
+        checkpoint_every=100,
+        eval_every=2,
+        eval_samples=24,
+        eval_extractor="pixels",
+    )
+    run = tmp_path / "ft"
+    train(cfg, tiny_cache, run, val=tiny_cache, progress=False)
+    rested = weights(run)
+    for group in ("generator", "g_ema"):
+        for a, b, learned in zip(start, rested[group], trainable, strict=True):
+            if learned:
+                np.testing.assert_array_equal(a, b, err_msg=group)
+    fresh = DCGAN(cfg.replace(init_generator="")).discriminator.get_weights()  # D: the seed's init, then trained
+    assert any(not np.allclose(a, b) for a, b in zip(fresh, rested["discriminator"], strict=True))
+    assert [json.loads(line)["step"] for line in (run / "evals.jsonl").read_text().splitlines()] == [0, 2]
+    assert (run / "samples" / "step_000000000.png").exists()
+
+    shutil.rmtree(bundle)  # the checkpoints hold G now
+    train(cfg.replace(steps=3), tiny_cache, run, resume=True, val=tiny_cache, progress=False)
+    moved, meta = checkpoint.read(checkpoint.resolve(run / "checkpoints"))
+    for a, g, average, learned in zip(start, moved["generator"], moved["g_ema"], trainable, strict=True):
+        if learned:  # one G step after the warm-up: the average moved by (1 − 0.999) of G's move, no warm-up
+            np.testing.assert_allclose(average - a, 0.001 * (g - a), atol=1e-6)
+    assert any(not np.allclose(a, g) for a, g in zip(start, moved["generator"], strict=True))
+    assert meta["init_generator"]["path"] == str(bundle.resolve()) and meta["init_generator"]["step"] == 4
+    provenance = json.loads((export(run, tmp_path / "tuned") / "model.json").read_text())["provenance"]
+    assert provenance["init_generator"] == meta["init_generator"]
+    with pytest.raises(ConfigError, match=r"does not fit this run's model \(gf: bundle has 8, run has 16\)"):
+        shutil.copytree(tiny_model, bundle)
+        train(cfg.replace(gf=16, eval_every=0), tiny_cache, tmp_path / "wider", progress=False)
 
 
 def test_collapse_watch_warns_once_on_a_collapse_not_on_healthy_swings(capsys) -> None:

@@ -113,6 +113,7 @@ def export(
             "data_count": meta.get("data_count"),
             "train_config": cfg.to_dict(),
             "config_changes": meta.get("config_changes", []),
+            **({"init_generator": meta["init_generator"]} if "init_generator" in meta else {}),
             "checkpoint": str(path.resolve()),
             "weights": f"EMA of G, decay {cfg.g_ema}" if group == "g_ema" else "G",
             "exported": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

@@ -65,6 +65,10 @@ class Config:
     augment: str = ""
     # decay of the exponential moving average of G's weights kept beside G and exported (0 = off)
     g_ema: float = 0.999
+    # fine-tuning: start G and its EMA from this exported bundle (same model fields); D starts fresh
+    init_generator: str = ""
+    # steps at the start that train only D, so a fresh D catches up with a pretrained G before G moves
+    d_warmup: int = 0
     flip: bool = True
     mixed_precision: str = "fp32"
     seed: int = 0
@@ -127,6 +131,7 @@ class Config:
         need(not unknown, f"augment: unknown {', '.join(unknown)}; choose from {', '.join(AUGMENTATIONS)}")
         need(0 <= self.g_ema < 1, f"g_ema must be in [0, 1), got {self.g_ema}")
         need(self.steps >= 0 and self.epochs >= 0, "steps and epochs must be >= 0")
+        need(self.d_warmup >= 0, f"d_warmup must be >= 0, got {self.d_warmup}")
         need(self.eval_every >= 0, f"eval_every must be >= 0, got {self.eval_every}")
         need(self.eval_samples >= 2, f"eval_samples must be >= 2, got {self.eval_samples}")
         need(self.seed >= 0, f"seed must be >= 0, got {self.seed}")

@@ -161,6 +161,8 @@ class DCGAN(keras.Model):
         if self.generator_ema is not None:
             self.generator_ema.trainable = False
             self.reset_ema()
+        # the EMA's warm-up (a short average early on) would forget a pretrained G's weights in a few steps
+        self.ema_warmup = not cfg.init_generator
 
     def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator(z, training=training)
@@ -178,13 +180,15 @@ class DCGAN(keras.Model):
     def update_ema(self, step: tf.Tensor) -> None:
         """average ← d·average + (1 − d)·G with d = min(g_ema, (1 + step) / (10 + step)) (TF's warm-up).
 
+        A fine-tuned run (`init_generator`) uses d = g_ema from the start: its average begins at trained weights.
+
         Runs after the G update, in cross-replica context under a distribution strategy, where G's
         (identical) replicas are read once and every copy of the average gets the same value.
         """
         if self.generator_ema is None:
             return
         t = tf.cast(step, tf.float32)
-        decay = tf.minimum(self.cfg.g_ema, (1.0 + t) / (10.0 + t))
+        decay = tf.minimum(self.cfg.g_ema, (1.0 + t) / (10.0 + t)) if self.ema_warmup else self.cfg.g_ema
         for average, variable in zip(self.generator_ema.variables, self.generator.variables, strict=True):
             average.assign(decay * average + (1.0 - decay) * tf.cast(variable, average.dtype))
 
@@ -213,16 +217,19 @@ class DCGAN(keras.Model):
                 )
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
+        # g_loss: G's non-saturating loss on these fakes, what a G step would have seen (logged when G rests)
         if shard is not None:
             return {
                 "d_loss": d_loss,
                 "d_real": shard.mean(tf.sigmoid(real_logits)[:, 0]),
                 "d_fake": shard.mean(tf.sigmoid(fake_logits)[:, 0]),
+                "g_loss": shard.mean(_bce_per_example(tf.ones_like(fake_logits), fake_logits)),
             }
         return {
             "d_loss": d_loss,
             "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
             "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
+            "g_loss": self.bce(tf.ones_like(fake_logits), fake_logits),
         }
 
     def _g_step(self, batch: tf.Tensor, seed: tf.Tensor, shard: ReplicaShard | None = None) -> tf.Tensor:
@@ -239,8 +246,9 @@ class DCGAN(keras.Model):
         return g_loss
 
     @tf.function(reduce_retracing=True)
-    def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        """One optimisation step: `d_steps` discriminator updates, then one generator update.
+    def train_step(self, data: tuple[tf.Tensor, tf.Tensor], train_g: bool = True) -> dict[str, tf.Tensor]:
+        """One optimisation step: `d_steps` discriminator updates, then one generator update (unless not `train_g`,
+        as in the `d_warmup` steps; then G and its average rest and g_loss is G's loss on D's last fakes).
 
         `data` is (uint8 images N×H×W×C, int64 global step); z is drawn from (seed, step) so a
         resumed run sees exactly the z an uninterrupted run would.
@@ -251,11 +259,13 @@ class DCGAN(keras.Model):
         chunks = tf.split(real, d_steps) if d_steps > 1 else [real]
         for i, chunk in enumerate(chunks):
             logs = self._d_step(chunk, tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + i]))
+        if not train_g:
+            return logs
         g_loss = self._g_step(tf.shape(chunks[-1])[0], tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + 7]))
         self.update_ema(step)
         return {**logs, "g_loss": g_loss}
 
-    def replica_step(self, images: tf.Tensor, step: tf.Tensor) -> dict[str, tf.Tensor]:
+    def replica_step(self, images: tf.Tensor, step: tf.Tensor, train_g: bool = True) -> dict[str, tf.Tensor]:
         """`train_step` on one replica, called by `strategy.run` on the replica's slice of the global batch.
 
         `images` holds rows r::R of each of the `d_steps` global chunks, chunk after chunk (see
@@ -272,6 +282,8 @@ class DCGAN(keras.Model):
         chunks = tf.split(real, d_steps) if d_steps > 1 else [real]
         for i, chunk in enumerate(chunks):
             logs = self._d_step(chunk, tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + i]), shard)
+        if not train_g:
+            return logs
         g_loss = self._g_step(
             tf.shape(chunks[-1])[0], tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + 7]), shard
         )

@@ -272,6 +272,26 @@ class Evaluator(keras.callbacks.Callback):
         return row
 
 
+def start_from_bundle(gan: DCGAN, model_dir: Path) -> dict:
+    """Load an exported generator into G and its average (fine-tuning); returns what the checkpoints record of it."""
+    from dcgan.bundle import load_generator
+
+    source = load_generator(model_dir)
+    ours, theirs = gan.cfg.model_dict(), source.config.model_dict()
+    differ = [f"{k}: bundle has {theirs[k]!r}, run has {ours[k]!r}" for k in ours if ours[k] != theirs[k]]
+    if differ:
+        raise ConfigError(f"--init-generator {model_dir} does not fit this run's model ({'; '.join(differ)})")
+    for variable, value in zip(gan.generator.variables, source.generator.variables, strict=True):
+        variable.assign(value)
+    if gan.generator_ema is not None:
+        gan.reset_ema()
+    provenance = source.info.get("provenance", {})
+    return {
+        "path": str(Path(model_dir).resolve()),
+        **{k: provenance.get(k) for k in ("step", "images_seen", "train_seconds", "weights")},
+    }
+
+
 def total_steps(cfg: Config, steps_per_epoch: int) -> int:
     if cfg.steps:
         return cfg.steps
@@ -337,7 +357,10 @@ def train(
             gan = DCGAN(cfg, synchronized_bn=True)
         step_fn = distributed.DistributedStep(strategy, gan, source)
     start, meta = 0, {}
-    if resume and checkpoint.list_checkpoints(run_dir / "checkpoints"):
+    resuming = resume and bool(checkpoint.list_checkpoints(run_dir / "checkpoints"))
+    if cfg.init_generator and not resuming:  # a resumed run's checkpoints record the bundle it started from
+        meta["init_generator"] = start_from_bundle(gan, Path(cfg.init_generator))
+    if resuming:
         latest = checkpoint.resolve(run_dir / "checkpoints")
         variables = gan.state_variables()
         missing_ema = "g_ema" in variables and "g_ema" not in checkpoint.groups_in(latest)
@@ -362,6 +385,7 @@ def train(
         "config": cfg.to_dict(),
         "config_changes": history,
         "train_seconds": meta.get("train_seconds", 0.0),
+        **({"init_generator": meta["init_generator"]} if "init_generator" in meta else {}),
     }
     if chief:
         writer = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
@@ -376,6 +400,10 @@ def train(
         ]
         if cfg.eval_every:
             callbacks.append(Evaluator(gan, run_dir, val, saver, writer))
+        if cfg.init_generator and start == 0:  # the starting point, for comparison (and as `best` to beat)
+            sampler.write(0)
+            if cfg.eval_every:
+                callbacks[-1].evaluate(0)
     else:  # a non-chief worker computes its share of every step and writes nothing
         callbacks = []
     load = source.batch if step_fn is None else step_fn.load
@@ -388,12 +416,12 @@ def train(
             images = upcoming.result()
             if step + 1 < steps:
                 upcoming = loader.submit(load, step + 1)
+            train_g = step >= cfg.d_warmup
             if step_fn is None:
-                logs = {
-                    k: float(v) for k, v in gan.train_step((tf.constant(images), tf.constant(step, tf.int64))).items()
-                }
+                batch = (tf.constant(images), tf.constant(step, tf.int64))
+                logs = {k: float(v) for k, v in gan.train_step(batch, train_g).items()}
             else:
-                logs, agreed_stop = step_fn(images, step, stop.signal is not None)
+                logs, agreed_stop = step_fn(images, step, stop.signal is not None, train_g)
             if not all(math.isfinite(v) for v in logs.values()):
                 last = saver.last_step if chief else "see the chief"
                 raise FloatingPointError(
