@@ -118,17 +118,8 @@ def test_fine_tuning_starts_from_a_bundle(tiny_cache, tiny_model, tmp_path) -> N
     shutil.copytree(tiny_model, bundle)
     start = load_generator(bundle).generator.get_weights()
     trainable = [v.trainable for v in DCGAN(tiny_config()).generator.variables]  # BN statistics move in D steps too
-    cfg = tiny_config(
-        z_prior="normal",
-        init_generator=str(bundle),
-        d_warmup=2,
-        seed=5,
-        steps=2,
-        checkpoint_every=100,
-        eval_every=2,
-        eval_samples=24,
-        eval_extractor="pixels",
-    )
+    cfg = tiny_config(z_prior="normal", init_generator=str(bundle), d_warmup=2, seed=5, steps=2, checkpoint_every=100)
+    cfg = cfg.replace(eval_every=2, eval_samples=24, eval_extractor="pixels")
     run = tmp_path / "ft"
     train(cfg, tiny_cache, run, val=tiny_cache, progress=False)
     rested = weights(run)
