@@ -161,8 +161,6 @@ class DCGAN(keras.Model):
         if self.generator_ema is not None:
             self.generator_ema.trainable = False
             self.reset_ema()
-        # the EMA's warm-up (a short average early on) would forget a pretrained G's weights in a few steps
-        self.ema_warmup = not cfg.init_generator
 
     def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator(z, training=training)
@@ -180,7 +178,8 @@ class DCGAN(keras.Model):
     def update_ema(self, step: tf.Tensor) -> None:
         """average ← d·average + (1 − d)·G with d = min(g_ema, (1 + step) / (10 + step)) (TF's warm-up).
 
-        A fine-tuned run (`init_generator`) uses d = g_ema from the start: its average begins at trained weights.
+        A fine-tuned run (`init_generator`) uses d = g_ema from the start: its average begins at trained weights,
+        which the warm-up's short average would forget within a few steps.
 
         Runs after the G update, in cross-replica context under a distribution strategy, where G's
         (identical) replicas are read once and every copy of the average gets the same value.
@@ -188,7 +187,7 @@ class DCGAN(keras.Model):
         if self.generator_ema is None:
             return
         t = tf.cast(step, tf.float32)
-        decay = tf.minimum(self.cfg.g_ema, (1.0 + t) / (10.0 + t)) if self.ema_warmup else self.cfg.g_ema
+        decay = self.cfg.g_ema if self.cfg.init_generator else tf.minimum(self.cfg.g_ema, (1.0 + t) / (10.0 + t))
         for average, variable in zip(self.generator_ema.variables, self.generator.variables, strict=True):
             average.assign(decay * average + (1.0 - decay) * tf.cast(variable, average.dtype))
 

@@ -398,12 +398,13 @@ def train(
             sampler,
             saver,
         ]
-        if cfg.eval_every:
-            callbacks.append(Evaluator(gan, run_dir, val, saver, writer))
-        if cfg.init_generator and start == 0:  # the starting point, for comparison (and as `best` to beat)
+        evaluator = Evaluator(gan, run_dir, val, saver, writer) if cfg.eval_every else None
+        if evaluator is not None:
+            callbacks.append(evaluator)
+        if cfg.init_generator and not resuming:  # the starting point, for comparison (and as `best` to beat)
             sampler.write(0)
-            if cfg.eval_every:
-                callbacks[-1].evaluate(0)
+            if evaluator is not None:
+                evaluator.evaluate(0)
     else:  # a non-chief worker computes its share of every step and writes nothing
         callbacks = []
     load = source.batch if step_fn is None else step_fn.load
