@@ -1,6 +1,7 @@
 """Steady-state training throughput of the default 64×64 DCGAN (batch 64), fp32 and bf16.
 
     python benchmarks/train_throughput.py [--repeats 5] [--steps 3] [--precision fp32 bf16] [--augment POLICY]
+        [--r1-gamma G]
 
 Prints images/s as the median of `repeats` timings of `steps` train steps each, after warm-up.
 """
@@ -15,7 +16,9 @@ import time
 import dcgan  # noqa: F401  (sets TensorFlow's oneDNN / logging defaults before TF loads)
 
 
-def measure(precision: str, repeats: int, steps: int, warmup: int, augment: str = "") -> list[float]:
+def measure(
+    precision: str, repeats: int, steps: int, warmup: int, augment: str = "", r1_gamma: float = 0.0
+) -> list[float]:
     import keras
     import numpy as np
     import tensorflow as tf
@@ -24,7 +27,7 @@ def measure(precision: str, repeats: int, steps: int, warmup: int, augment: str 
     from dcgan.model import DCGAN
     from dcgan.training import set_precision
 
-    cfg = Config(mixed_precision=precision, augment=augment)
+    cfg = Config(mixed_precision=precision, augment=augment, r1_gamma=r1_gamma)
     set_precision(cfg)
     gan = DCGAN(cfg)
     images = tf.constant(np.random.default_rng(0).integers(0, 256, (cfg.batch_size, 64, 64, 3), dtype=np.uint8))
@@ -61,12 +64,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--augment", default="", help="DiffAugment policy, e.g. color,translation,cutout")
+    parser.add_argument("--r1-gamma", type=float, default=0.0, help="R1 penalty weight (0 = off)")
     parser.add_argument("--force-bf16", action="store_true", help="measure bf16 even without AVX-512")
     args = parser.parse_args()
     print(
         f"cores: {os.cpu_count()}, oneDNN: {os.environ.get('TF_ENABLE_ONEDNN_OPTS')}, "
         f"batch 64, 64×64×3, gf=df=64, "
-        f"augment: {args.augment or 'none'}"
+        f"augment: {args.augment or 'none'}, R1 γ: {args.r1_gamma or 'off'}"
     )
     for precision in args.precision:
         if precision == "bf16" and not cpu_has_avx512() and not args.force_bf16:
@@ -75,7 +79,7 @@ def main() -> None:
                 "(measured here: one repeat took over 10 minutes); --force-bf16 runs it anyway"
             )
             continue
-        rates = measure(precision, args.repeats, args.steps, args.warmup, args.augment)
+        rates = measure(precision, args.repeats, args.steps, args.warmup, args.augment, args.r1_gamma)
         print(
             f"{precision}: {statistics.median(rates):.1f} images/s (median of {len(rates)}; "
             f"min {min(rates):.1f}, max {max(rates):.1f})"

@@ -25,6 +25,7 @@ from dcgan.config import Config, ConfigError, from_dict, load
         ({"mixed_precision": "fp8"}, "mixed_precision must be one of"),
         ({"label_smoothing": 0.7}, "label_smoothing must be in"),
         ({"d_warmup": -1}, "d_warmup must be >= 0"),
+        ({"r1_gamma": -0.1}, "r1_gamma must be >= 0"),
     ],
 )
 def test_invalid_values_fail_clearly(changes: dict, message: str) -> None:

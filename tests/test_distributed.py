@@ -65,15 +65,22 @@ def test_sharded_source_reads_the_same_rows_and_flips() -> None:
             np.testing.assert_array_equal(sharded.rows(step, positions), full[positions])
 
 
-def test_mirrored_two_cpus_matches_one_device(tiny_cache, tmp_path) -> None:
+@pytest.mark.parametrize("r1_gamma", [0.0, 1.0])
+def test_mirrored_two_cpus_matches_one_device(tiny_cache, tmp_path, r1_gamma: float) -> None:
     """Synchronized BN + global-batch loss scaling: 2 replicas reproduce the single-device run.
 
     Losses are logged rounded to 5 decimals and must agree within 1e-4; the weights after 5 steps within 1e-4
     (measured: losses identical to 5 decimals, weights within ~1e-6; the only differences are float32 summation
     order and E[x²]−E[x]² versus two-pass BN variance). Per-replica BN was measured to differ by ~1e-2 in the
     losses and ~0.4 in the weights, so this tolerance does tell the two apart.
+
+    With the R1 penalty the match is close, not exact: its input gradient is differentiated a second time
+    through synchronized BN's all-reduce, and with 4 images per replica the runs drift apart (measured: losses
+    within 2.1e-3, G, D and their average within 1.9e-3 after 5 steps; Adam's moments, not compared, 0.08).
     """
-    cfg = tiny_config(steps=5, d_steps=2, log_every=1, sample_every=100, checkpoint_every=100)
+    cfg = tiny_config(steps=5, d_steps=2, r1_gamma=r1_gamma, log_every=1, sample_every=100, checkpoint_every=100)
+    tolerance = 5e-3 if r1_gamma else 1e-4
+    keys = ("d_loss", "g_loss", "d_real", "d_fake", *(("r1",) if r1_gamma else ()))
     done = subprocess.run(
         [sys.executable, "-c", MIRRORED_SCRIPT, str(tiny_cache), str(tmp_path), json.dumps(cfg.to_dict())],
         capture_output=True,
@@ -86,11 +93,13 @@ def test_mirrored_two_cpus_matches_one_device(tiny_cache, tmp_path) -> None:
     single, mirrored = result["single"], result["mirrored"]
     assert [r["step"] for r in mirrored["rows"]] == [1, 2, 3, 4, 5]
     for a, b in zip(single["rows"], mirrored["rows"], strict=True):
-        for key in ("d_loss", "g_loss", "d_real", "d_fake"):
-            assert abs(a[key] - b[key]) <= 1e-4, (a, b)
+        for key in keys:
+            assert abs(a[key] - b[key]) <= tolerance, (a, b)
     for group, arrays in single["weights"].items():
+        if r1_gamma and group.endswith("optimizer"):
+            continue
         for a, b in zip(arrays, mirrored["weights"][group], strict=True):
-            np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=0, atol=1e-4, err_msg=group)
+            np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=0, atol=tolerance, err_msg=group)
 
 
 def free_ports(n: int) -> list[int]:

@@ -33,8 +33,8 @@ SCHEDULE_FIELDS = (
 )
 # ...and the training knobs that leave the models, the data stream and z alone (a change is recorded in the
 # checkpoints): DiffAugment may be switched on mid-run as ADA raises its strength, the learning rates decayed,
-# and one-sided label smoothing turned on when D overpowers G.
-TRAINING_KNOBS = ("g_ema", "augment", "label_smoothing", "lr_g", "lr_d")
+# and one-sided label smoothing or the R1 penalty turned on when D overpowers G.
+TRAINING_KNOBS = ("g_ema", "augment", "label_smoothing", "r1_gamma", "lr_g", "lr_d")
 RESUMABLE_FIELDS = (*SCHEDULE_FIELDS, *TRAINING_KNOBS)
 
 
@@ -61,6 +61,8 @@ class Config:
     beta2: float = 0.999
     d_steps: int = 1
     label_smoothing: float = 0.0
+    # weight γ of the R1 gradient penalty on real images, γ/2·E‖∇ₓD(x)‖² (0 = off; costs a double backprop)
+    r1_gamma: float = 0.0
     # DiffAugment transforms of D's inputs, e.g. "color,translation,cutout" ("" = off; see dcgan.augment)
     augment: str = ""
     # decay of the exponential moving average of G's weights kept beside G and exported (0 = off)
@@ -127,6 +129,7 @@ class Config:
         for name in ("beta1", "beta2"):
             need(0 <= getattr(self, name) < 1, f"{name} must be in [0, 1), got {getattr(self, name)}")
         need(0 <= self.label_smoothing < 0.5, f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        need(self.r1_gamma >= 0, f"r1_gamma must be >= 0, got {self.r1_gamma}")
         unknown = sorted(set(self.augment_policy) - set(AUGMENTATIONS))
         need(not unknown, f"augment: unknown {', '.join(unknown)}; choose from {', '.join(AUGMENTATIONS)}")
         need(0 <= self.g_ema < 1, f"g_ema must be in [0, 1), got {self.g_ema}")

@@ -203,32 +203,35 @@ class DCGAN(keras.Model):
         batch = tf.shape(real)[0]
         z = sample_z(self.cfg, batch, seed) if shard is None else shard.z(seed)
         real_label = 1.0 - self.cfg.label_smoothing  # one-sided label smoothing
+        mean = tf.reduce_mean if shard is None else shard.mean
         with tf.GradientTape() as tape:
             fake = self.generator(z, training=True)
-            real_logits = self.discriminator(self._augment(real, seed, 1, shard), training=True)
+            real_input = self._augment(real, seed, 1, shard)
+            with tf.GradientTape(watch_accessed_variables=False) as input_tape:
+                input_tape.watch(real_input)
+                real_logits = self.discriminator(real_input, training=True)
+                real_logit_sum = tf.reduce_sum(real_logits)
             fake_logits = self.discriminator(self._augment(fake, seed, 2, shard), training=True)
             real_targets = tf.fill(tf.shape(real_logits), real_label)
-            if shard is None:
-                d_loss = self.bce(real_targets, real_logits) + self.bce(tf.zeros_like(fake_logits), fake_logits)
-            else:
-                d_loss = shard.mean(_bce_per_example(real_targets, real_logits)) + shard.mean(
-                    _bce_per_example(tf.zeros_like(fake_logits), fake_logits)
-                )
+            d_loss = mean(_bce_per_example(real_targets, real_logits)) + mean(
+                _bce_per_example(tf.zeros_like(fake_logits), fake_logits)
+            )
+            logs = {}
+            if self.cfg.r1_gamma:
+                # R1 (Mescheder et al. 2018): γ/2·E‖∇ₓD(x)‖² on D's real inputs, differentiated again below
+                input_grads = input_tape.gradient(real_logit_sum, real_input)
+                r1 = mean(0.5 * self.cfg.r1_gamma * tf.reduce_sum(tf.square(input_grads), axis=[1, 2, 3]))
+                logs["r1"] = r1
+                d_loss += r1
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
         # g_loss: G's non-saturating loss on these fakes, what a G step would have seen (logged when G rests)
-        if shard is not None:
-            return {
-                "d_loss": d_loss,
-                "d_real": shard.mean(tf.sigmoid(real_logits)[:, 0]),
-                "d_fake": shard.mean(tf.sigmoid(fake_logits)[:, 0]),
-                "g_loss": shard.mean(_bce_per_example(tf.ones_like(fake_logits), fake_logits)),
-            }
         return {
             "d_loss": d_loss,
-            "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
-            "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
-            "g_loss": self.bce(tf.ones_like(fake_logits), fake_logits),
+            "d_real": mean(tf.sigmoid(real_logits)[:, 0]),
+            "d_fake": mean(tf.sigmoid(fake_logits)[:, 0]),
+            "g_loss": mean(_bce_per_example(tf.ones_like(fake_logits), fake_logits)),
+            **logs,
         }
 
     def _g_step(self, batch: tf.Tensor, seed: tf.Tensor, shard: ReplicaShard | None = None) -> tf.Tensor:
