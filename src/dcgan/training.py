@@ -273,7 +273,8 @@ class Evaluator(keras.callbacks.Callback):
 
 
 def start_from_bundle(gan: DCGAN, model_dir: Path) -> dict:
-    """Load an exported generator into G and its average (fine-tuning); returns what the checkpoints record of it."""
+    """Load an exported generator into G and its average (fine-tuning); returns what the checkpoints record of it,
+    including, for a bundle that was itself fine-tuned, the bundle it started from (and so on back)."""
     from dcgan.bundle import load_generator
 
     source = load_generator(model_dir)
@@ -286,10 +287,13 @@ def start_from_bundle(gan: DCGAN, model_dir: Path) -> dict:
     if gan.generator_ema is not None:
         gan.reset_ema()
     provenance = source.info.get("provenance", {})
-    return {
+    meta = {
         "path": str(Path(model_dir).resolve()),
         **{k: provenance.get(k) for k in ("step", "images_seen", "train_seconds", "weights")},
     }
+    if "init_generator" in provenance:  # the bundle was fine-tuned itself: keep the whole chain of runs
+        meta["init_generator"] = provenance["init_generator"]
+    return meta
 
 
 def total_steps(cfg: Config, steps_per_epoch: int) -> int:
