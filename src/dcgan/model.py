@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -136,6 +137,11 @@ def _bce_per_example(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     return keras.losses.binary_crossentropy(targets, logits, from_logits=True)
 
 
+def _batch_mean(shard: ReplicaShard | None) -> Callable[[tf.Tensor], tf.Tensor]:
+    """The mean over the batch: plain on one device, this replica's share of the global mean under a strategy."""
+    return tf.reduce_mean if shard is None else shard.mean
+
+
 class DCGAN(keras.Model):
     """Generator + discriminator trained with the non-saturating GAN loss.
 
@@ -155,7 +161,6 @@ class DCGAN(keras.Model):
         self.d_optimizer = keras.optimizers.Adam(cfg.lr_d, beta_1=cfg.beta1, beta_2=cfg.beta2)
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
         # EMA of G's weights and BN statistics (Yazici et al. 2019): smooths GAN training's oscillation
         self.generator_ema = build_generator(cfg) if cfg.g_ema else None
         if self.generator_ema is not None:
@@ -203,7 +208,7 @@ class DCGAN(keras.Model):
         batch = tf.shape(real)[0]
         z = sample_z(self.cfg, batch, seed) if shard is None else shard.z(seed)
         real_label = 1.0 - self.cfg.label_smoothing  # one-sided label smoothing
-        mean = tf.reduce_mean if shard is None else shard.mean
+        mean = _batch_mean(shard)
         with tf.GradientTape() as tape:
             fake = self.generator(z, training=True)
             real_input = self._augment(real, seed, 1, shard)
@@ -239,10 +244,8 @@ class DCGAN(keras.Model):
         with tf.GradientTape() as tape:
             fake = self._augment(self.generator(z, training=True), seed, 2, shard)
             fake_logits = self.discriminator(fake, training=True)
-            if shard is None:
-                g_loss = self.bce(tf.ones_like(fake_logits), fake_logits)  # non-saturating: max log D(G(z))
-            else:
-                g_loss = shard.mean(_bce_per_example(tf.ones_like(fake_logits), fake_logits))
+            # non-saturating: max log D(G(z))
+            g_loss = _batch_mean(shard)(_bce_per_example(tf.ones_like(fake_logits), fake_logits))
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         return g_loss
