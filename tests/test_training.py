@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,10 +18,11 @@ from tensorflow.python.framework import config as tf_config
 
 from dcgan import checkpoint
 from dcgan.bundle import export, load_generator
+from dcgan.cli import main
 from dcgan.config import ConfigError
 from dcgan.data import DataError
 from dcgan.model import DCGAN
-from dcgan.training import CollapseWatch, train
+from dcgan.training import CollapseWatch, start_from_bundle, train
 
 
 def weights(run_dir) -> dict[str, list[np.ndarray]]:
@@ -149,6 +151,34 @@ def test_fine_tuning_starts_from_a_bundle(tiny_cache, tiny_model, tmp_path) -> N
     with pytest.raises(ConfigError, match=r"does not fit this run's model \(gf: bundle has 8, run has 16\)"):
         shutil.copytree(tiny_model, bundle)
         train(cfg.replace(gf=16, eval_every=0), tiny_cache, tmp_path / "wider", progress=False)
+
+
+def test_fine_tuning_starts_from_the_bundles_discriminator(tiny_model, tmp_path) -> None:
+    """`export --discriminator` ships D beside G; fine-tuning from that bundle starts D there (fp16-rounded),
+    unless `init_discriminator` is off; a bundle without D, or an averaged one, cannot give one."""
+    run_dir = Path(json.loads((tiny_model / "model.json").read_text())["provenance"]["checkpoint"]).parents[1]
+    bundle = tmp_path / "with_d"
+    assert main(["export", str(run_dir), "--out", str(bundle), "--discriminator"]) in (0, None)
+    saved, _ = checkpoint.read(checkpoint.resolve(run_dir / "checkpoints"))
+    info = json.loads((bundle / "model.json").read_text())
+    assert info["provenance"]["discriminator"] == "D of step 4 (discriminator.npz), to fine-tune"
+    cfg = tiny_config(z_prior="normal", init_generator=str(bundle))
+    gan = DCGAN(cfg)
+    fresh = gan.discriminator.get_weights()
+    assert start_from_bundle(gan, bundle)["discriminator"] == "the bundle's"
+    for a, b in zip(saved["discriminator"], gan.discriminator.get_weights(), strict=True):
+        np.testing.assert_array_equal(a.astype(np.float16).astype(np.float32), b)
+    assert any(not np.allclose(a, b) for a, b in zip(fresh, saved["discriminator"], strict=True))
+
+    for source, on in ((bundle, False), (tiny_model, True)):  # switched off, or a bundle without D: D stays fresh
+        gan = DCGAN(cfg.replace(init_discriminator=on))
+        fresh = gan.discriminator.get_weights()
+        assert start_from_bundle(gan, source)["discriminator"] == "fresh"
+        for a, b in zip(fresh, gan.discriminator.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ConfigError, match="an averaged generator has no discriminator"):
+        export(run_dir, tmp_path / "averaged", average=[4], discriminator=True)
+    assert not (tmp_path / "averaged").exists()
 
 
 def test_collapse_watch_warns_once_on_a_collapse_not_on_healthy_swings(capsys) -> None:

@@ -1,4 +1,5 @@
-"""Generator-only bundles: export from a run, load for sampling and serving."""
+"""Model bundles: a generator (and, to fine-tune from, optionally its discriminator) exported from a run; loaded
+for sampling and serving."""
 
 from __future__ import annotations
 
@@ -15,10 +16,25 @@ from dcgan import __version__, checkpoint
 from dcgan.config import MODEL_FIELDS, Config, ConfigError, write_json_atomic
 from dcgan.config import load as load_config
 from dcgan.images import to_uint8
-from dcgan.model import build_generator, standing_statistics
+from dcgan.model import build_discriminator, build_generator, standing_statistics
 
 WEIGHTS_FILE = "generator.npz"
+DISCRIMINATOR_FILE = "discriminator.npz"
 BUNDLE_FILE = "model.json"
+
+
+def save_variables(path: Path, variables: list[tf.Variable], arrays: list[np.ndarray], dtype: str) -> None:
+    """Arrays as `dtype`, keyed by their variables' paths (an .npz file, no pickle)."""
+    np.savez(path, **{v.path: a.astype(dtype) for v, a in zip(variables, arrays, strict=True)})
+
+
+def assign_variables(path: Path, variables: list[tf.Variable]) -> None:
+    """Assign each variable its array (as float32) from an .npz file written by `save_variables`."""
+    with np.load(path, allow_pickle=False) as saved:
+        for variable in variables:
+            if variable.path not in saved:
+                raise ConfigError(f"{path} lacks weights for {variable.path}")
+            variable.assign(saved[variable.path].astype(np.float32))
 
 
 def generator_group(groups: Iterable[str], raw: bool = False) -> str:
@@ -56,6 +72,7 @@ def export(
     average: list[int] | None = None,
     raw: bool = False,
     standing_stats: int = 0,
+    discriminator: bool = False,
 ) -> Path:
     """Write MODEL_DIR/model.json (config, z contract, provenance) and generator.npz (weights, no pickle).
 
@@ -63,7 +80,9 @@ def export(
     several in `average`, whose generator weights are averaged (Polyak averaging, which smooths the
     oscillation of GAN training; BN statistics are averaged too). Its EMA generator is shipped when it has
     one (`g_ema` in the config), its raw generator with `raw`. With `standing_stats` > 0 its BN moving
-    statistics are recomputed from that many training-mode batches (`model.standing_statistics`).
+    statistics are recomputed from that many training-mode batches (`model.standing_statistics`). With
+    `discriminator`, the checkpoint's D is written too (`discriminator.npz`), so that a fine-tuning run
+    (`--init-generator`) starts with a D that has learnt this G instead of a fresh one.
     """
     run_dir, out = Path(run_dir), Path(out)
     cfg = load_config(run_dir / "config.json")
@@ -71,6 +90,8 @@ def export(
         raise ConfigError(f"standing_stats must be >= 0 batches, got {standing_stats}")
     if average and (best or step is not None):
         raise ConfigError("average is its own choice of weights: give it without step or best")
+    if average and discriminator:
+        raise ConfigError("an averaged generator has no discriminator of its own: export one without average")
     folder = run_dir / "checkpoints" / ("best" if best else "")
     if average:
         paths = [checkpoint.resolve(folder, s) for s in sorted(set(average))]
@@ -93,13 +114,18 @@ def export(
         standing_statistics(generator, cfg, standing_stats)
         weights = [variable.numpy() for variable in generator.variables]
         extra = {**(extra or {}), "bn_statistics": f"standing: {standing_stats} batches of {cfg.batch_size} z"}
+    if discriminator:
+        d_model = build_discriminator(cfg)
+        d_weights = saved.get("discriminator", [])
+        if len(d_weights) != len(d_model.variables):
+            raise checkpoint.CheckpointError(f"{path} holds no discriminator for {run_dir / 'config.json'}")
+        extra = {**(extra or {}), "discriminator": f"D of step {meta['step']} ({DISCRIMINATOR_FILE}), to fine-tune"}
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    np.savez(
-        tmp / WEIGHTS_FILE,
-        **{v.path: a.astype(dtype) for v, a in zip(generator.variables, weights, strict=True)},
-    )
+    save_variables(tmp / WEIGHTS_FILE, generator.variables, weights, dtype)
+    if discriminator:
+        save_variables(tmp / DISCRIMINATOR_FILE, d_model.variables, d_weights, dtype)
     info = {
         "format": 1,
         "config": cfg.model_dict(),
@@ -144,11 +170,7 @@ class FaceGenerator:
         self.config = Config(**{k: self.info["config"][k] for k in MODEL_FIELDS})
         self.z_contract = self.config.z_contract()
         self.generator = build_generator(self.config)
-        with np.load(model_dir / WEIGHTS_FILE, allow_pickle=False) as weights:
-            for variable in self.generator.variables:
-                if variable.path not in weights:
-                    raise ConfigError(f"{model_dir / WEIGHTS_FILE} lacks weights for {variable.path}")
-                variable.assign(weights[variable.path].astype(np.float32))
+        assign_variables(model_dir / WEIGHTS_FILE, self.generator.variables)
         self._run = tf.function(
             lambda z: self.generator(z, training=False),
             reduce_retracing=True,

@@ -93,6 +93,7 @@ def cmd_export(args: argparse.Namespace) -> None:
         average=average,
         raw=args.raw,
         standing_stats=args.standing_stats,
+        discriminator=args.discriminator,
     )
     print(path)
 
@@ -174,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_flags(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("export", help="write a generator-only bundle from a run")
+    p = sub.add_parser("export", help="write a model bundle (generator, optionally discriminator) from a run")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
@@ -184,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--raw", action="store_true", help="export the raw generator, not its EMA (config g_ema)")
     p.add_argument("--dtype", choices=("float16", "float32"), default="float16")
+    p.add_argument(
+        "--discriminator",
+        action="store_true",
+        help="also write D (discriminator.npz), so that --init-generator fine-tunes with it instead of a fresh D",
+    )
     p.add_argument(
         "--standing-stats",
         type=int,

@@ -67,8 +67,10 @@ class Config:
     augment: str = ""
     # decay of the exponential moving average of G's weights kept beside G and exported (0 = off)
     g_ema: float = 0.999
-    # fine-tuning: start G and its EMA from this exported bundle (same model fields); D starts fresh
+    # fine-tuning: start G and its EMA from this exported bundle (same model fields), and D from the bundle's
+    # discriminator when it has one (`dcgan export --discriminator`) unless init_discriminator is off
     init_generator: str = ""
+    init_discriminator: bool = True
     # steps at the start that train only D, so a fresh D catches up with a pretrained G before G moves
     d_warmup: int = 0
     flip: bool = True

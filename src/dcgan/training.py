@@ -273,9 +273,10 @@ class Evaluator(keras.callbacks.Callback):
 
 
 def start_from_bundle(gan: DCGAN, model_dir: Path) -> dict:
-    """Load an exported generator into G and its average (fine-tuning); returns what the checkpoints record of it,
-    including, for a bundle that was itself fine-tuned, the bundle it started from (and so on back)."""
-    from dcgan.bundle import load_generator
+    """Load an exported generator into G and its average, and its discriminator, if any, into D (fine-tuning);
+    returns what the checkpoints record of it, including, for a bundle that was itself fine-tuned, the bundle it
+    started from (and so on back). D's optimizer starts fresh either way."""
+    from dcgan.bundle import DISCRIMINATOR_FILE, assign_variables, load_generator
 
     source = load_generator(model_dir)
     ours, theirs = gan.cfg.model_dict(), source.config.model_dict()
@@ -286,10 +287,14 @@ def start_from_bundle(gan: DCGAN, model_dir: Path) -> dict:
         variable.assign(value)
     if gan.generator_ema is not None:
         gan.reset_ema()
+    with_d = gan.cfg.init_discriminator and (Path(model_dir) / DISCRIMINATOR_FILE).exists()
+    if with_d:
+        assign_variables(Path(model_dir) / DISCRIMINATOR_FILE, gan.discriminator.variables)
     provenance = source.info.get("provenance", {})
     meta = {
         "path": str(Path(model_dir).resolve()),
         **{k: provenance.get(k) for k in ("step", "images_seen", "train_seconds", "weights")},
+        "discriminator": "the bundle's" if with_d else "fresh",
     }
     if "init_generator" in provenance:  # the bundle was fine-tuned itself: keep the whole chain of runs
         meta["init_generator"] = provenance["init_generator"]
