@@ -242,7 +242,7 @@ class Evaluator(keras.callbacks.Callback):
         self.best = json.loads(best.read_text()) if best.exists() else None
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if batch % self.every == 0:
+        if batch % self.every == 0 and batch > self.gan.cfg.d_warmup:  # G rests in the warm-up: nothing new to score
             self.evaluate(batch)
 
     def evaluate(self, step: int) -> dict:
