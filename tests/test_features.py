@@ -41,7 +41,8 @@ def test_extract_batches_equal_one_call() -> None:
     ex = PixelFeatures()
     images = blob_images(23, 32)
     seen = []
-    np.testing.assert_array_equal(extract(ex, images, batch_size=5, progress=seen.append), ex(images))
+    # equal up to float rounding: BLAS may block an einsum differently for a batch of 5 and one of 23
+    np.testing.assert_allclose(extract(ex, images, batch_size=5, progress=seen.append), ex(images), rtol=1e-12, atol=0)
     assert seen == [5, 5, 5, 5, 3]
     assert ex(images[:0]).shape == (0, ex.dim)
 
