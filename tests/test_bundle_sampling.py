@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from conftest import tiny_config
 from PIL import Image
 
 from dcgan import checkpoint, load_generator, sampling
-from dcgan.bundle import export
+from dcgan.bundle import assign_variables, export, save_variables
 from dcgan.cli import main
 from dcgan.config import ConfigError
 from dcgan.model import build_generator
@@ -44,6 +45,22 @@ def test_exported_weights_match_the_checkpoint(tiny_model) -> None:
     z = model.sample_z(4, seed=0)
     reference = np.clip(np.rint((np.asarray(generator(z, training=False)) + 1) * 127.5), 0, 255)
     assert np.abs(reference - model.generate(z)).max() <= 2  # fp16 weights: at most 2 grey levels off
+
+
+def test_values_beyond_float16_are_saved_as_float32(tmp_path) -> None:
+    """A BN moving variance of 67,821 (D of the shipped run, step 29,000) must not turn into inf in a fp16 bundle."""
+    variables = [keras.Variable(np.zeros(3, np.float32), name=name) for name in ("small", "large")]
+    arrays = [np.array([0.5, -2.0, 1e-3], np.float32), np.array([1.0, 67820.89, -7e4], np.float32)]
+    save_variables(tmp_path / "w.npz", variables, arrays, "float16")
+    with np.load(tmp_path / "w.npz") as saved:
+        assert [saved[v.path].dtype for v in variables] == [np.float16, np.float32]
+    assign_variables(tmp_path / "w.npz", variables)
+    np.testing.assert_allclose(np.asarray(variables[0]), arrays[0], rtol=1e-3)
+    np.testing.assert_array_equal(np.asarray(variables[1]), arrays[1])
+    with np.errstate(over="ignore"):  # what the old export wrote: 67,821 as float16 is inf
+        np.savez(tmp_path / "bad.npz", **{v.path: a.astype(np.float16) for v, a in zip(variables, arrays, strict=True)})
+    with pytest.raises(ConfigError, match="large holds non-finite values"):
+        assign_variables(tmp_path / "bad.npz", variables)
 
 
 def test_bad_z_and_bad_bundle(tiny_model, tmp_path) -> None:

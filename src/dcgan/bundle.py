@@ -23,18 +23,29 @@ DISCRIMINATOR_FILE = "discriminator.npz"
 BUNDLE_FILE = "model.json"
 
 
+def narrow(array: np.ndarray, dtype: str) -> np.ndarray:
+    """`array` as `dtype`, or as float32 if its values exceed that range (a BN moving variance of D can top
+    float16's 65,504, which would turn into inf)."""
+    fits = array.size == 0 or np.abs(array).max() <= np.finfo(dtype).max
+    return array.astype(dtype if fits else np.float32)
+
+
 def save_variables(path: Path, variables: list[tf.Variable], arrays: list[np.ndarray], dtype: str) -> None:
-    """Arrays as `dtype`, keyed by their variables' paths (an .npz file, no pickle)."""
-    np.savez(path, **{v.path: a.astype(dtype) for v, a in zip(variables, arrays, strict=True)})
+    """Arrays as `dtype` (those out of its range as float32), keyed by their variables' paths (.npz, no pickle)."""
+    np.savez(path, **{v.path: narrow(a, dtype) for v, a in zip(variables, arrays, strict=True)})
 
 
 def assign_variables(path: Path, variables: list[tf.Variable]) -> None:
-    """Assign each variable its array (as float32) from an .npz file written by `save_variables`."""
+    """Assign each variable its array (as float32) from an .npz file written by `save_variables`; inf or NaN is
+    an error."""
     with np.load(path, allow_pickle=False) as saved:
         for variable in variables:
             if variable.path not in saved:
                 raise ConfigError(f"{path} lacks weights for {variable.path}")
-            variable.assign(saved[variable.path].astype(np.float32))
+            array = saved[variable.path].astype(np.float32)
+            if not np.isfinite(array).all():
+                raise ConfigError(f"{path}: {variable.path} holds non-finite values (re-export the bundle)")
+            variable.assign(array)
 
 
 def generator_group(groups: Iterable[str], raw: bool = False) -> str:
