@@ -171,7 +171,7 @@ def test_multiworker_two_processes_kill_and_resume(tiny_cache, tmp_path) -> None
         assert out.startswith(f"step {target}:"), out
     assert checkpoint.list_checkpoints(run / "checkpoints")[-1][0] == target
     steps_logged = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert sorted(set(steps_logged)) == list(range(1, target + 1))
+    assert steps_logged == list(range(1, target + 1))  # the killed run's rows past its checkpoint are dropped
 
 
 def test_multiworker_needs_tf_config(monkeypatch) -> None:

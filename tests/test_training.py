@@ -246,6 +246,17 @@ def test_epochs_and_resume_extends(tiny_cache, tmp_path) -> None:
     assert train(tiny_config(epochs=1.5), tiny_cache, tmp_path / "r", resume=True, progress=False)["step"] == 12
 
 
+def test_resume_drops_the_log_rows_of_steps_it_redoes(tiny_cache, tmp_path) -> None:
+    run = tmp_path / "run"
+    train(tiny_config(steps=12), tiny_cache, run, progress=False)
+    (run / "checkpoints" / "ckpt-000000012.npz").unlink()  # killed after logging step 12, before its checkpoint
+    (run / "evals.jsonl").write_text('{"step": 5, "fid": 9.0}\n{"step": 11, "fid": 8.0}\n')
+    train(tiny_config(steps=14), tiny_cache, run, resume=True, progress=False)
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").open()] == list(range(1, 15))
+    assert [json.loads(line)["step"] for line in (run / "evals.jsonl").open()] == [5]
+    assert not list(run.glob(".*.tmp"))
+
+
 def test_sigterm_writes_a_checkpoint_and_resume_continues(tiny_cache, tmp_path) -> None:
     run = tmp_path / "run"
     command = tiny_train_command(tiny_cache, run, "--checkpoint-every 100000 --sample-every 100000 --log-every 1")

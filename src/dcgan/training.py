@@ -35,6 +35,28 @@ def fixed_z(cfg: Config, n: int = 64) -> np.ndarray:
     return rng.standard_normal((n, cfg.z_dim)).astype(np.float32)
 
 
+LOGS = ("metrics.jsonl", "evals.jsonl")
+
+
+def drop_rows_after(run_dir: Path, step: int) -> int:
+    """Drop the rows of the run's logs past `step` (an interrupted run's, whose steps a resume redoes); returns
+    how many. As TensorBoard purges orphaned events: each step is logged once, by the weights that persist.
+    A best checkpoint from past `step` stays, its score in its best.json."""
+    dropped = 0
+    for name in LOGS:
+        path = run_dir / name
+        if not path.exists():
+            continue
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        kept = [line for line in lines if json.loads(line)["step"] <= step]
+        if len(kept) < len(lines):
+            tmp = path.with_name(f".{name}.tmp")
+            tmp.write_text("".join(f"{line}\n" for line in kept))
+            tmp.replace(path)
+            dropped += len(lines) - len(kept)
+    return dropped
+
+
 def check_run_dir(run_dir: Path, cfg: Config, resume: bool, force: bool) -> dict[str, list]:
     """Make the run dir's saved config and the requested one agree.
 
@@ -379,6 +401,8 @@ def train(
             gan.reset_ema()
             tqdm.write(f"{latest.name} has no EMA generator: the average starts from its weights", file=sys.stderr)
         start = meta["step"]
+        if chief and (dropped := drop_rows_after(run_dir, start)):
+            tqdm.write(f"resuming at step {start}: dropped {dropped} log rows of later steps", file=sys.stderr)
         gan.g_optimizer.learning_rate = cfg.lr_g  # the config's rates, not the saved ones: they may change
         gan.d_optimizer.learning_rate = cfg.lr_d
     history = meta.get("config_changes", [])
