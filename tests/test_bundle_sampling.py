@@ -23,7 +23,7 @@ def test_z_contract_round_trip_and_outputs(tiny_model) -> None:
     info = json.loads((tiny_model / "model.json").read_text())
     assert info["z"] == {"dim": 16, "prior": "normal", "low": -3.0, "high": 3.0} == model.z_contract
     assert info["provenance"]["step"] == 4 and info["provenance"]["images_seen"] == 32
-    assert info["weights_dtype"] == "float16"
+    assert info["weights_dtype"] == "float16" and "weights_float32" not in info  # every tiny weight fits float16
     z = model.sample_z(5, seed=3)
     np.testing.assert_array_equal(z, model.sample_z(5, seed=3))
     assert z.shape == (5, 16) and z.std() > 0.5  # normal prior, not uniform [-1, 1]
@@ -51,7 +51,7 @@ def test_values_beyond_float16_are_saved_as_float32(tmp_path) -> None:
     """A BN moving variance of 67,821 (D of the shipped run, step 29,000) must not turn into inf in a fp16 bundle."""
     variables = [keras.Variable(np.zeros(3, np.float32), name=name) for name in ("small", "large")]
     arrays = [np.array([0.5, -2.0, 1e-3], np.float32), np.array([1.0, 67820.89, -7e4], np.float32)]
-    save_variables(tmp_path / "w.npz", variables, arrays, "float16")
+    assert save_variables(tmp_path / "w.npz", variables, arrays, "float16") == [variables[1].path]
     with np.load(tmp_path / "w.npz") as saved:
         assert [saved[v.path].dtype for v in variables] == [np.float16, np.float32]
     assign_variables(tmp_path / "w.npz", variables)

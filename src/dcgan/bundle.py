@@ -30,9 +30,12 @@ def narrow(array: np.ndarray, dtype: str) -> np.ndarray:
     return array.astype(dtype if fits else np.float32)
 
 
-def save_variables(path: Path, variables: list[tf.Variable], arrays: list[np.ndarray], dtype: str) -> None:
-    """Arrays as `dtype` (those out of its range as float32), keyed by their variables' paths (.npz, no pickle)."""
-    np.savez(path, **{v.path: narrow(a, dtype) for v, a in zip(variables, arrays, strict=True)})
+def save_variables(path: Path, variables: list[tf.Variable], arrays: list[np.ndarray], dtype: str) -> list[str]:
+    """Arrays as `dtype` (those out of its range as float32), keyed by their variables' paths (.npz, no pickle);
+    returns the paths of the arrays stored in another dtype than `dtype`."""
+    saved = {v.path: narrow(a, dtype) for v, a in zip(variables, arrays, strict=True)}
+    np.savez(path, **saved)
+    return [name for name, array in saved.items() if array.dtype != np.dtype(dtype)]
 
 
 def assign_variables(path: Path, variables: list[tf.Variable]) -> None:
@@ -134,14 +137,15 @@ def export(
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    save_variables(tmp / WEIGHTS_FILE, generator.variables, weights, dtype)
+    widened = save_variables(tmp / WEIGHTS_FILE, generator.variables, weights, dtype)
     if discriminator:
-        save_variables(tmp / DISCRIMINATOR_FILE, d_model.variables, d_weights, dtype)
+        widened += save_variables(tmp / DISCRIMINATOR_FILE, d_model.variables, d_weights, dtype)
     info = {
         "format": 1,
         "config": cfg.model_dict(),
         "z": cfg.z_contract(),
         "weights_dtype": dtype,
+        **({"weights_float32": widened} if widened else {}),  # beyond `dtype`'s range
         "provenance": {
             "step": meta["step"],
             "images_seen": meta.get("images_seen"),
