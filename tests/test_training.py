@@ -156,7 +156,7 @@ def test_fine_tuning_starts_from_a_bundle(tiny_cache, tiny_model, tmp_path) -> N
 
 def test_fine_tuning_starts_from_the_bundles_discriminator(tiny_model, tmp_path) -> None:
     """`export --discriminator` ships D beside G; fine-tuning from that bundle starts D there (fp16-rounded),
-    unless `init_discriminator` is off; a bundle without D, or an averaged one, cannot give one."""
+    unless `init_discriminator` is off; a bundle without D cannot give one; an averaged bundle ships its last D."""
     run_dir = Path(json.loads((tiny_model / "model.json").read_text())["provenance"]["checkpoint"]).parents[1]
     bundle = tmp_path / "with_d"
     assert main(["export", str(run_dir), "--out", str(bundle), "--discriminator"]) in (0, None)
@@ -177,9 +177,11 @@ def test_fine_tuning_starts_from_the_bundles_discriminator(tiny_model, tmp_path)
         assert start_from_bundle(gan, source)["discriminator"] == "fresh"
         for a, b in zip(fresh, gan.discriminator.get_weights(), strict=True):
             np.testing.assert_array_equal(a, b)
-    with pytest.raises(ConfigError, match="an averaged generator has no discriminator"):
-        export(run_dir, tmp_path / "averaged", average=[4], discriminator=True)
-    assert not (tmp_path / "averaged").exists()
+    export(run_dir, tmp_path / "averaged", average=[4], discriminator=True)  # an average ships its last step's D
+    info = json.loads((tmp_path / "averaged" / "model.json").read_text())
+    assert info["provenance"]["discriminator"] == "D of step 4, the last averaged (discriminator.npz), to fine-tune"
+    with np.load(tmp_path / "averaged" / "discriminator.npz") as averaged, np.load(bundle / "discriminator.npz") as d:
+        assert sorted(averaged) == sorted(d) and all(np.array_equal(averaged[k], d[k]) for k in d)
 
 
 def test_collapse_watch_warns_once_on_a_collapse_not_on_healthy_swings(capsys) -> None:

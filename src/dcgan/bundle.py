@@ -95,8 +95,8 @@ def export(
     oscillation of GAN training; BN statistics are averaged too). Its EMA generator is shipped when it has
     one (`g_ema` in the config), its raw generator with `raw`. With `standing_stats` > 0 its BN moving
     statistics are recomputed from that many training-mode batches (`model.standing_statistics`). With
-    `discriminator`, the checkpoint's D is written too (`discriminator.npz`), so that a fine-tuning run
-    (`--init-generator`) starts with a D that has learnt this G instead of a fresh one.
+    `discriminator`, the checkpoint's D (of an average: the last step's) is written too (`discriminator.npz`), so
+    that a fine-tuning run (`--init-generator`) starts with a D that has learnt this G instead of a fresh one.
     """
     run_dir, out = Path(run_dir), Path(out)
     cfg = load_config(run_dir / "config.json")
@@ -104,14 +104,13 @@ def export(
         raise ConfigError(f"standing_stats must be >= 0 batches, got {standing_stats}")
     if average and (best or step is not None):
         raise ConfigError("average is its own choice of weights: give it without step or best")
-    if average and discriminator:
-        raise ConfigError("an averaged generator has no discriminator of its own: export one without average")
     folder = run_dir / "checkpoints" / ("best" if best else "")
     if average:
         paths = [checkpoint.resolve(folder, s) for s in sorted(set(average))]
         weights, meta, group = average_checkpoints(paths, raw)
         extra = {**(extra or {}), "averaged_steps": sorted(set(average))}
         path = paths[-1]
+        saved = checkpoint.read(path)[0] if discriminator else {}  # D of the last step: it has seen every G averaged
     else:
         path = checkpoint.resolve(folder, step)
         saved, meta = checkpoint.read(path)
@@ -133,19 +132,24 @@ def export(
         d_weights = saved.get("discriminator", [])
         if len(d_weights) != len(d_model.variables):
             raise checkpoint.CheckpointError(f"{path} holds no discriminator for {run_dir / 'config.json'}")
-        extra = {**(extra or {}), "discriminator": f"D of step {meta['step']} ({DISCRIMINATOR_FILE}), to fine-tune"}
+        last = ", the last averaged" if average else ""
+        extra = {
+            **(extra or {}),
+            "discriminator": f"D of step {meta['step']}{last} ({DISCRIMINATOR_FILE}), to fine-tune",
+        }
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    widened = save_variables(tmp / WEIGHTS_FILE, generator.variables, weights, dtype)
+    widened = {WEIGHTS_FILE: save_variables(tmp / WEIGHTS_FILE, generator.variables, weights, dtype)}
     if discriminator:
-        widened += save_variables(tmp / DISCRIMINATOR_FILE, d_model.variables, d_weights, dtype)
+        widened[DISCRIMINATOR_FILE] = save_variables(tmp / DISCRIMINATOR_FILE, d_model.variables, d_weights, dtype)
+    widened = {file: names for file, names in widened.items() if names}
     info = {
         "format": 1,
         "config": cfg.model_dict(),
         "z": cfg.z_contract(),
         "weights_dtype": dtype,
-        **({"weights_float32": widened} if widened else {}),  # beyond `dtype`'s range
+        **({"weights_float32": widened} if widened else {}),  # {file: arrays beyond `dtype`'s range}
         "provenance": {
             "step": meta["step"],
             "images_seen": meta.get("images_seen"),
