@@ -16,7 +16,14 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from dcgan import checkpoint
-from dcgan.config import RESUMABLE_FIELDS, TRAINING_KNOBS, Config, ConfigError, write_json_atomic
+from dcgan.config import (
+    RESUMABLE_FIELDS,
+    TRAINING_KNOBS,
+    Config,
+    ConfigError,
+    write_json_atomic,
+    write_text_atomic,
+)
 from dcgan.config import load as load_config
 from dcgan.data import BatchSource, Cache
 from dcgan.images import make_grid, save_png, to_uint8
@@ -50,9 +57,7 @@ def drop_rows_after(run_dir: Path, step: int) -> int:
         lines = [line for line in path.read_text().splitlines() if line.strip()]
         kept = [line for line in lines if json.loads(line)["step"] <= step]
         if len(kept) < len(lines):
-            tmp = path.with_name(f".{name}.tmp")
-            tmp.write_text("".join(f"{line}\n" for line in kept))
-            tmp.replace(path)
+            write_text_atomic(path, "".join(f"{line}\n" for line in kept))
             dropped += len(lines) - len(kept)
     return dropped
 
