@@ -11,7 +11,8 @@ import pytest
 from conftest import blob_images
 from PIL import Image
 
-from dcgan.data import BatchSource, Cache, DataError, PrepareOptions, prepare, split_of
+from dcgan.data import BatchSource, Cache, PrepareOptions, prepare, split_of
+from dcgan.errors import DataError
 
 
 def make_folder(root) -> dict[str, int]:

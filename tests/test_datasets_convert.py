@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan.data import Cache, DataError, PrepareOptions, prepare
+from dcgan.data import Cache, PrepareOptions, prepare
 from dcgan.datasets import celeba, imagenet, lsun, mnist
 from dcgan.datasets.cli import add_commands
 from dcgan.datasets.listing import format_table, list_prepared
+from dcgan.errors import DataError
 
 
 def run_cli(*argv: str) -> None:

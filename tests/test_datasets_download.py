@@ -21,11 +21,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan.data import Cache, DataError, PrepareOptions, prepare
+from dcgan.data import Cache, PrepareOptions, prepare
 from dcgan.datasets import archives, download
 from dcgan.datasets.cli import add_commands
 from dcgan.datasets.download import ChecksumError, DownloadError, KnownFile, fetch, file_url, mirror_for
 from dcgan.datasets.mnist import write_idx
+from dcgan.errors import DataError
 
 HTML = b"<!DOCTYPE html>\n<html><head><title>Google Drive - Quota exceeded</title></head><body>Too many users have viewed or downloaded this file recently.</body></html>"  # noqa: E501
 

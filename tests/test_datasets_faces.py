@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan.data import DataError
 from dcgan.datasets.cli import add_commands
 from dcgan.datasets.faces import (
     EYE_TEMPLATE,
@@ -26,6 +25,7 @@ from dcgan.datasets.faces import (
     build_faces,
     eye_targets,
 )
+from dcgan.errors import DataError
 
 pytest.importorskip("imagehash")  # the `datasets` extra: pip install -e ".[datasets]"
 

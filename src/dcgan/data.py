@@ -22,16 +22,13 @@ import numpy as np
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
-from dcgan.config import write_json_atomic
+from dcgan.atomic import write_json_atomic
+from dcgan.errors import DataError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 MAX_PIXELS = 89_478_485  # Pillow's default decompression-bomb limit, made an error rather than a warning
 SPLIT_NAMES = ("train", "val", "test")
 CACHE_FORMAT = 1
-
-
-class DataError(ValueError):
-    """A dataset problem that stops the command, with a message that says what to do."""
 
 
 @dataclass(frozen=True)

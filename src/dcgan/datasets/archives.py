@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
-from dcgan.data import DataError
+from dcgan.errors import DataError
 
 COPY_CHUNK = 1 << 20
 

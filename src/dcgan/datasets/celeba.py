@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from dcgan.data import IMAGE_SUFFIXES, DataError, PrepareOptions, list_sources
+from dcgan.data import IMAGE_SUFFIXES, PrepareOptions, list_sources
 from dcgan.datasets.subsets import prepare_assigned
+from dcgan.errors import DataError
 
 PARTITION_FILE = "list_eval_partition.txt"
 PARTITION_SPLITS = {"0": "train", "1": "val", "2": "test"}

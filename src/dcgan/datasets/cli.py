@@ -1,8 +1,8 @@
 """The dataset commands: `dcgan download`, `dcgan imagenet`, `dcgan faces`, `dcgan datasets`.
 
 `add_commands(subparsers)` registers them on the main `dcgan` parser. Heavy packages load inside the
-command functions only. User errors are raised as `dcgan.data.DataError` (a ValueError), which the main
-CLI prints as `dcgan CMD: error: ...` with exit status 2.
+command functions only. User errors are raised as `dcgan.errors.DataError`, which the main CLI prints as
+`dcgan CMD: error: ...` with exit status 2.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from dcgan.datasets.download import LSUN_CATEGORIES, SOURCES
 
 def cmd_download(args: argparse.Namespace) -> None:
     from dcgan.datasets.get import download_dataset
+    from dcgan.errors import DataError
 
     options = {"mirror": args.mirror, "retries": args.retries, "timeout": args.timeout}
     if args.dataset == "lsun":
         options.update(category=args.category, subset=args.subset, limit=args.limit)
     elif args.limit is not None:
-        raise ValueError("--limit applies to lsun only")
+        raise DataError("--limit applies to lsun only")
     result = download_dataset(args.dataset, args.out, **options)
     count = result.get("count", result.get("counts"))
     print(f"{args.dataset}: {count} images in {result['images']}")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dcgan.data import DataError
+from dcgan.errors import DataError
 
 CHUNK = 1 << 20
 HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<!--")

@@ -28,8 +28,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from dcgan.config import write_json_atomic
-from dcgan.data import IMAGE_SUFFIXES, DataError, iter_bytes, list_sources, open_image
+from dcgan.atomic import write_json_atomic
+from dcgan.data import IMAGE_SUFFIXES, iter_bytes, list_sources, open_image
+from dcgan.errors import DataError
 
 EYE_TEMPLATE = ((0.32, 0.52), (0.68, 0.52))  # (x, y) of the image-left and image-right eye, fractions of the side
 MANIFEST = "faces.json"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from dcgan.data import DataError
 from dcgan.datasets import archives, lsun, mnist
 from dcgan.datasets.celeba import PARTITION_FILE
 from dcgan.datasets.download import LSUN_CATEGORIES, copy_verified, fetch_known
+from dcgan.errors import DataError
 
 
 def _command(*parts: object) -> str:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dcgan.data import IMAGE_SUFFIXES, DataError, PrepareOptions
+from dcgan.data import IMAGE_SUFFIXES, PrepareOptions
 from dcgan.datasets.subsets import prepare_names
+from dcgan.errors import DataError
 
 WNID = re.compile(r"^n\d{8}$")
 

@@ -7,8 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from dcgan.data import SPLIT_NAMES, DataError
+from dcgan.data import SPLIT_NAMES
 from dcgan.datasets.download import human
+from dcgan.errors import DataError
 
 
 def disk_usage(folder: Path) -> int:

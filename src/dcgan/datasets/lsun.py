@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dcgan.data import DataError
+from dcgan.errors import DataError
 
 SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from dcgan.data import DataError
+from dcgan.errors import DataError
 
 IDX_TYPES = {
     0x08: np.uint8,

@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from dcgan.config import write_json_atomic
-from dcgan.data import CACHE_FORMAT, SPLIT_NAMES, DataError, PrepareOptions, list_sources, prepare
+from dcgan.atomic import write_json_atomic
+from dcgan.data import CACHE_FORMAT, SPLIT_NAMES, PrepareOptions, list_sources, prepare
+from dcgan.errors import DataError
 
 
 @contextlib.contextmanager
