@@ -11,8 +11,9 @@ import pytest
 from conftest import blob_images
 from PIL import Image
 
-from dcgan.data import BatchSource, Cache, PrepareOptions, prepare, split_of
+from dcgan.data import BatchSource, Cache, PrepareOptions, prepare
 from dcgan.errors import DataError
+from dcgan.splits import split_of
 
 
 def make_folder(root) -> dict[str, int]:

@@ -31,19 +31,14 @@ def cmd_download(args: argparse.Namespace) -> None:
 
 
 def cmd_imagenet(args: argparse.Namespace) -> None:
-    from dcgan.data import PrepareOptions
-    from dcgan.datasets.imagenet import parse_classes, prepare_imagenet
+    from dcgan.data import PrepareOptions, prepare
+    from dcgan.datasets.imagenet import by_classes, parse_classes
 
-    manifest = prepare_imagenet(
-        args.src,
-        args.out,
-        PrepareOptions(args.size, args.crop, args.grayscale),
-        classes=parse_classes(args.classes),
-        split=args.split,
-        seed=args.seed,
-        limit_per_class=args.limit_per_class,
-        workers=args.workers,
+    root, assignment = by_classes(
+        args.src, parse_classes(args.classes), args.limit_per_class, split=args.split, seed=args.seed
     )
+    opts = PrepareOptions(args.size, args.crop, args.grayscale)
+    manifest = prepare(root, args.out, opts, assignment, workers=args.workers)
     facts = manifest.get("imagenet", {})
     print(
         f"imagenet: {manifest.get('count')} images of {len(facts.get('classes', []))} classes in {args.out}"
