@@ -32,6 +32,7 @@ from dcgan.splits import SINGLE, Assignment, Skip, by_hash
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 MAX_PIXELS = 89_478_485  # Pillow's default decompression-bomb limit, made an error rather than a warning
 CACHE_FORMAT = 1
+NOT_AN_IMAGE = "not an image file (by extension)"
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ def prepare(
             continue
         entries.append((name, size, mtime, _placement_key(placement)))
         if not is_image_name(name):
-            skipped.append({"file": name, "reason": "not an image file (by extension)"})
+            skipped.append({"file": name, "reason": NOT_AN_IMAGE})
         elif isinstance(placement, Skip):
             skipped.append({"file": name, "reason": placement.reason})
         elif placement not in assignment.caches:
