@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from dcgan.atomic import atomic_path, write_bytes_atomic
 from dcgan.errors import DataError
 
 CHUNK = 1 << 20
@@ -400,7 +401,7 @@ def _fetch_once(
         first = response.read(min(CHUNK, remaining) if remaining is not None else CHUNK)
         if looks_like_html(content_type, first):
             html = part.with_name(known.name + ".html")
-            html.write_bytes(first[:65536])
+            write_bytes_atomic(html, first[:65536])
             raise DownloadError(
                 f"the mirror returned a web page instead of {known.name} ({url}); this is most likely Google "
                 f"Drive's 'download quota exceeded' (or 'cannot scan for viruses') page. The page is saved as "
@@ -478,6 +479,5 @@ def fetch_known(
 
 def copy_verified(src: Path, dest: Path) -> None:
     """Copy a small file (e.g. the partition list) next to the images, atomically."""
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dest)
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)
