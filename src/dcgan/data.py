@@ -152,13 +152,9 @@ def is_image_name(name: str) -> bool:
     return Path(name).suffix.lower() in IMAGE_SUFFIXES
 
 
-def reason_kind(reason: str) -> str:
-    """The kind of a skip reason, for counting: "unreadable image: …" → "unreadable image"."""
-    return reason.split(":")[0].split("(")[0].strip()
-
-
 def count_reasons(skipped: list[dict]) -> dict[str, int]:
-    return dict(Counter(reason_kind(s["reason"]) for s in skipped))
+    """How many skipped files of each kind of reason ("unreadable image: …" counts as "unreadable image")."""
+    return dict(Counter(s["reason"].split(":")[0].split("(")[0].strip() for s in skipped))
 
 
 def _placement_key(placement: str | Skip) -> str:

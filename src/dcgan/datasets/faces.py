@@ -159,14 +159,6 @@ def alignment(left_eye: Point, right_eye: Point, size: int, margin: float = 0.0)
     return a, b, p1x - a * q1x - b * q1y, d, e, p1y - d * q1x - e * q1y
 
 
-def apply_inverse(matrix: tuple[float, ...], point: Point) -> Point:
-    """Where an input point lands in the output (continuous coordinates)."""
-    a, b, c, d, e, f = matrix
-    det = a * e - b * d
-    x, y = point[0] - c, point[1] - f
-    return ((e * x - b * y) / det, (-d * x + a * y) / det)
-
-
 def outside_fraction(matrix: tuple[float, ...], size: int, width: int, height: int, samples: int = 24) -> float:
     """The share of the output square whose source falls outside the width×height photo."""
     a, b, c, d, e, f = matrix
