@@ -4,7 +4,7 @@ A file is streamed to `NAME.part`; a cut connection is resumed with an HTTP Rang
 run of the same command. The finished file is checked against the size, SHA-256 and MD5 in the table
 below before it is renamed to `NAME`; a mismatch is kept as `NAME.bad` for inspection and never used.
 Web pages served instead of the file (Google Drive's quota page) and HTTP 403 / 429 are reported with
-what to do next.
+what to do next. (Over 400 lines because a third of it is that table of known files and their digests.)
 """
 
 from __future__ import annotations
