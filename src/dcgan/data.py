@@ -98,6 +98,8 @@ def open_image(data: bytes) -> Image.Image:
                 raise ValueError(f"too large ({image.width}×{image.height} pixels)")
             image.seek(0)  # first frame of an animation
             image.load()
+        except Image.UnidentifiedImageError:  # its message names a memory address: not reproducible
+            raise ValueError("unreadable image: not in a format Pillow can read") from None
         except (OSError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ValueError(f"unreadable image: {exc}") from None
     with contextlib.suppress(OSError, ValueError, SyntaxError, KeyError):  # broken EXIF: keep pixels as stored
