@@ -71,8 +71,9 @@ def list_sources(src: Path, only: Iterable[str] | None = None) -> list[tuple[str
     return sorted(entries)
 
 
-def iter_bytes(src: Path, names: list[str]) -> Iterator[tuple[str, bytes]]:
-    """(name, raw bytes) for each name, read from a folder or streamed from a tar."""
+def iter_bytes(src: Path, names: list[str]) -> Iterator[tuple[str, bytes | str]]:
+    """(name, raw bytes) for each name, read from a folder or streamed from a tar; for a file that cannot be
+    read, (name, the reason as a str)."""
     if Path(src).is_file():
         wanted = set(names)
         with tarfile.open(src) as tar:
@@ -130,7 +131,7 @@ def decode(data: bytes, opts: PrepareOptions) -> np.ndarray:
     return array[..., None] if array.ndim == 2 else array
 
 
-def _decode_job(job: tuple[str, bytes, PrepareOptions]) -> tuple[str, np.ndarray | None, str | None]:
+def _decode_job(job: tuple[str, bytes | str, PrepareOptions]) -> tuple[str, np.ndarray | None, str | None]:
     name, data, opts = job
     if isinstance(data, str):  # iter_bytes could not read the file; data is the reason
         return name, None, data
@@ -141,7 +142,7 @@ def _decode_job(job: tuple[str, bytes, PrepareOptions]) -> tuple[str, np.ndarray
 
 
 def decode_all(
-    items: Iterator[tuple[str, bytes]], opts: PrepareOptions, workers: int | None = None, chunk: int = 1024
+    items: Iterator[tuple[str, bytes | str]], opts: PrepareOptions, workers: int | None = None, chunk: int = 1024
 ) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
     """Decode (name, bytes) pairs on every core, in order, holding at most `chunk` files in memory."""
     context = multiprocessing.get_context("spawn")  # safe even when TensorFlow is already loaded
