@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tarfile
 
 import numpy as np
 import pytest
@@ -129,8 +130,14 @@ def test_celeba_partition_places_by_base_name(tmp_path) -> None:
     ]
     assert assignment(celeba.PARTITION_FILE) is None  # the list itself is not part of the dataset
     assert assignment.facts == {"partition": str((src / celeba.PARTITION_FILE).resolve())}
-    with pytest.raises(DataError, match="needs a folder"):
-        celeba.by_partition(src / "part" / "000001.png")
+    archive = tmp_path / "img.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(src, arcname="img")
+    with pytest.raises(DataError, match="give it with --partition"):
+        celeba.by_partition(archive)
+    from_tar = celeba.by_partition(archive, src / celeba.PARTITION_FILE)
+    manifest = prepare(archive, tmp_path / "cache", PrepareOptions(size=8), from_tar, workers=1, progress=False)
+    assert manifest["counts"] == {"train": 1, "val": 1, "test": 1} and manifest["skipped_count"] == 1
 
 
 def test_identity_split_keeps_each_person_in_one_split(tmp_path) -> None:

@@ -14,6 +14,7 @@ square to any resolution of the aligned images (the side is 108/178 of the width
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
@@ -55,7 +56,7 @@ def read_identities(path: Path) -> dict[str, str]:
     return _read_list(path, "identity", None)
 
 
-def _lookup(table: dict[str, str], path: Path, what: str):
+def _lookup(table: dict[str, str], path: Path, what: str) -> Callable[[str], Placement]:
     """A placer: a file's value in `table` by base name; the list files are left out, unlisted files skipped."""
     unlisted = Skip(f"not in the {what} file {path.name}")
 
@@ -75,10 +76,9 @@ def find_partition(src: Path) -> Path | None:
 
 
 def by_partition(src: Path, partition: Path | None = None) -> Assignment:
-    """train/val/test by CelebA's partition file (default: the one inside the `src` folder)."""
+    """train/val/test by CelebA's partition file (default: the one inside the `src` folder; a tar source
+    needs it given)."""
     src = Path(src)
-    if src.is_file():
-        raise DataError("the CelebA partition needs a folder of images; extract the archive first")
     partition = Path(partition) if partition else find_partition(src)
     if partition is None:
         beside = src.parent / PARTITION_FILE
