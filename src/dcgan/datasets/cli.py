@@ -58,7 +58,6 @@ def cmd_faces(args: argparse.Namespace) -> None:
         image_format=args.format,
         max_outside=args.max_outside,
     )
-    opts.validate()
     manifest = build_faces(args.src, args.out, opts, MtcnnDetector(threads=args.threads), force=args.force)
     print(
         f"next: dcgan prepare {args.out} --out data/{Path(args.out).name}{args.size} --size {args.size} "
