@@ -11,7 +11,9 @@ import pytest
 from conftest import blob_images
 from PIL import Image
 
-from dcgan.data import BatchSource, Cache, DataError, PrepareOptions, prepare, split_of
+from dcgan.data import BatchSource, Cache, PrepareOptions, prepare
+from dcgan.errors import DataError
+from dcgan.splits import split_of
 
 
 def make_folder(root) -> dict[str, int]:
@@ -49,6 +51,7 @@ def test_prepare_handles_every_format_and_counts_skips(tmp_path) -> None:
     reasons = {s["file"]: s["reason"] for s in manifest["skipped"]}
     assert set(reasons) == {"k_truncated.jpg", "l_corrupt.png", "m_empty.jpg", "notes.txt"}
     assert all(r.startswith("unreadable image") for f, r in reasons.items() if f != "notes.txt")
+    assert reasons["m_empty.jpg"] == "unreadable image: not in a format Pillow can read"  # no memory address
     assert manifest["skipped_by_reason"] == {"unreadable image": 3, "not an image file": 1}
     assert "nested/deeper/c.webp" in manifest["files"]
     alpha = cache.images[manifest["files"].index("i_alpha.png")]

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan.data import Cache, DataError, PrepareOptions, prepare
+from dcgan.data import Cache, PrepareOptions, prepare
 from dcgan.datasets.faces import FaceOptions, build_faces, load_rgb
+from dcgan.errors import DataError
 
 
 def png_header_only(width: int, height: int) -> bytes:

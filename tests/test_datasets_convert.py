@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan.data import Cache, DataError, PrepareOptions, prepare
+from dcgan.data import Cache, PrepareOptions, prepare
 from dcgan.datasets import celeba, imagenet, lsun, mnist
 from dcgan.datasets.cli import add_commands
 from dcgan.datasets.listing import format_table, list_prepared
+from dcgan.errors import DataError
 
 
 def run_cli(*argv: str) -> None:
@@ -114,11 +115,8 @@ def test_lmdb_errors(tmp_path) -> None:
 # ---------------------------------------------------------------- CelebA
 
 
-def test_celeba_crop_box_is_the_dcgan_108_crop() -> None:
-    assert celeba.celeba_crop_box(178, 218) == (35, 55, 143, 163)
-    left, top, right, bottom = celeba.celeba_crop_box(89, 109)  # the half-resolution copies
-    assert right - left == 54 == bottom - top and abs(left - 17.5) <= 0.5 and abs(top - 27.5) <= 0.5
-    assert celeba.celeba_crop_box(356, 436) == (70, 110, 286, 326)
+def partitioned(src, out, partition=None, **options) -> dict:
+    return prepare(src, out, PrepareOptions(size=8), celeba.by_partition(src, partition), **options)
 
 
 def test_partition_file_parsing(tmp_path) -> None:
@@ -144,11 +142,11 @@ def test_partition_split_skips_unlisted_files_and_reruns_are_noops(tmp_path) -> 
     (tmp_path / celeba.PARTITION_FILE).write_text("".join(f"{i:06d}.jpg {i % 3}\n" for i in range(1, 8)))
     assert celeba.find_partition(src) is None  # only looked for inside the source folder
     with pytest.raises(DataError, match=r"there is one beside it: --partition .*list_eval_partition\.txt"):
-        celeba.prepare_partitioned(src, tmp_path / "cache", PrepareOptions(size=8), progress=False)
+        partitioned(src, tmp_path / "cache", progress=False)
     (src / celeba.PARTITION_FILE).write_bytes((tmp_path / celeba.PARTITION_FILE).read_bytes())
     assert celeba.find_partition(src) == src / celeba.PARTITION_FILE
     out = tmp_path / "cache"
-    manifest = celeba.prepare_partitioned(src, out, PrepareOptions(size=8), workers=1, progress=False)
+    manifest = partitioned(src, out, workers=1, progress=False)
     assert manifest["counts"] == {"train": 2, "val": 3, "test": 2}
     assert manifest["skipped_by_reason"] == {
         "not in the partition file list_eval_partition.txt": 1,
@@ -159,10 +157,10 @@ def test_partition_split_skips_unlisted_files_and_reruns_are_noops(tmp_path) -> 
     assert val["files"] == ["000001.jpg", "000004.jpg", "000007.jpg"] and val["count"] == 3
     assert not list(tmp_path.glob(".cache.*"))  # no staging or link folder left behind
     stamp = (out / "train" / "images.npy").stat().st_mtime_ns
-    celeba.prepare_partitioned(src, out, PrepareOptions(size=8), workers=1, progress=False)
+    partitioned(src, out, workers=1, progress=False)
     assert (out / "train" / "images.npy").stat().st_mtime_ns == stamp
     (src / celeba.PARTITION_FILE).write_text("".join(f"{i:06d}.jpg 0\n" for i in range(1, 8)))
-    changed = celeba.prepare_partitioned(src, out, PrepareOptions(size=8), workers=1, progress=False)
+    changed = partitioned(src, out, workers=1, progress=False)
     assert changed["counts"] == {"train": 7, "val": 0, "test": 0}
     assert Cache.open(out / "train").images.shape == (7, 8, 8, 3)
     assert np.load(out / "val" / "images.npy").shape == (0, 8, 8, 3)
@@ -172,10 +170,10 @@ def test_partition_errors(tmp_path) -> None:
     src = tmp_path / "imgs"
     save(src / "a.jpg")
     with pytest.raises(DataError, match="give it with --partition"):
-        celeba.prepare_partitioned(src, tmp_path / "out", PrepareOptions(size=8), progress=False)
+        partitioned(src, tmp_path / "out", progress=False)
     (tmp_path / "p.txt").write_text("zzz.jpg 0\n")
     with pytest.raises(DataError, match="none of the images"):
-        celeba.prepare_partitioned(src, tmp_path / "out", PrepareOptions(size=8), tmp_path / "p.txt", progress=False)
+        partitioned(src, tmp_path / "out", tmp_path / "p.txt", progress=False)
     assert not (tmp_path / "out").exists()
 
 
@@ -230,15 +228,8 @@ def test_imagenet_class_filter(tmp_path, capsys) -> None:
 
 def test_imagenet_split_and_limit(tmp_path) -> None:
     imagenet_tree(tmp_path / "ilsvrc")
-    manifest = imagenet.prepare_imagenet(
-        tmp_path / "ilsvrc",
-        tmp_path / "out",
-        PrepareOptions(size=8),
-        split="0.5,0.25,0.25",
-        limit_per_class=2,
-        workers=1,
-        progress=False,
-    )
+    root, assignment = imagenet.by_classes(tmp_path / "ilsvrc", limit_per_class=2, split="0.5,0.25,0.25")
+    manifest = prepare(root, tmp_path / "out", PrepareOptions(size=8), assignment, workers=1, progress=False)
     assert manifest["count"] == 6 and sum(manifest["counts"].values()) == 6
     for split in ("train", "val", "test"):
         assert json.loads((tmp_path / "out" / split / "manifest.json").read_text())["source"] == manifest["source"]

@@ -21,11 +21,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan.data import Cache, DataError, PrepareOptions, prepare
+from dcgan.data import Cache, PrepareOptions, prepare
 from dcgan.datasets import archives, download
 from dcgan.datasets.cli import add_commands
 from dcgan.datasets.download import ChecksumError, DownloadError, KnownFile, fetch, file_url, mirror_for
 from dcgan.datasets.mnist import write_idx
+from dcgan.errors import DataError
 
 HTML = b"<!DOCTYPE html>\n<html><head><title>Google Drive - Quota exceeded</title></head><body>Too many users have viewed or downloaded this file recently.</body></html>"  # noqa: E501
 
@@ -425,7 +426,7 @@ def _celeba_zip(path: Path, n: int) -> Path:
 
 
 def test_download_celeba_end_to_end_then_official_partition(server, tmp_path, monkeypatch, capsys) -> None:
-    from dcgan.datasets.celeba import prepare_partitioned
+    from dcgan.datasets.celeba import by_partition
 
     archive = _celeba_zip(tmp_path / "img_align_celeba.zip", 9)
     partition = "".join(f"{i:06d}.jpg {0 if i <= 6 else 1 if i <= 8 else 2}\n" for i in range(1, 10)).encode()
@@ -436,7 +437,9 @@ def test_download_celeba_end_to_end_then_official_partition(server, tmp_path, mo
     images = tmp_path / "celeba" / "img_align_celeba"
     assert "celeba: 9 images" in out and f"dcgan prepare {images}" in out
     assert (images / "list_eval_partition.txt").read_bytes() == partition
-    manifest = prepare_partitioned(images, tmp_path / "celeba64", PrepareOptions(size=16), workers=1, progress=False)
+    manifest = prepare(
+        images, tmp_path / "celeba64", PrepareOptions(size=16), by_partition(images), workers=1, progress=False
+    )
     assert manifest["counts"] == {"train": 6, "val": 2, "test": 1}
     test_manifest = json.loads((tmp_path / "celeba64" / "test" / "manifest.json").read_text())
     assert test_manifest["files"] == ["000009.jpg"] and test_manifest["split"] == "test"

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan.data import DataError
 from dcgan.datasets.cli import add_commands
 from dcgan.datasets.faces import (
     EYE_TEMPLATE,
@@ -22,10 +21,10 @@ from dcgan.datasets.faces import (
     MtcnnDetector,
     align_face,
     alignment,
-    apply_inverse,
     build_faces,
     eye_targets,
 )
+from dcgan.errors import DataError
 
 pytest.importorskip("imagehash")  # the `datasets` extra: pip install -e ".[datasets]"
 
@@ -53,6 +52,14 @@ def test_alignment_sends_the_eyes_to_level_fixed_targets(angle, margin) -> None:
     assert q2[0] - q1[0] == pytest.approx((EYE_TEMPLATE[1][0] - EYE_TEMPLATE[0][0]) * core)
     with pytest.raises(ValueError, match="same point"):
         alignment(left, left, 64)
+
+
+def apply_inverse(matrix: tuple[float, ...], point: tuple[float, float]) -> tuple[float, float]:
+    """Where an input point lands in the output of `alignment` (its inverse; continuous coordinates)."""
+    a, b, c, d, e, f = matrix
+    det = a * e - b * d
+    x, y = point[0] - c, point[1] - f
+    return ((e * x - b * y) / det, (-d * x + a * y) / det)
 
 
 def dots_image(left, right, size=(600, 500)) -> Image.Image:

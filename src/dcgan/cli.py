@@ -42,21 +42,22 @@ def config_from_args(args: argparse.Namespace, base_file: Path | None = None) ->
 
 def cmd_prepare(args: argparse.Namespace) -> None:
     from dcgan.data import PrepareOptions, prepare
+    from dcgan.datasets import celeba
+    from dcgan.errors import DataError
+    from dcgan.splits import by_hash
 
-    opts = PrepareOptions(args.size, args.crop, args.grayscale)
     partition = args.partition
-    if partition is None and args.split and args.src.is_dir():
-        from dcgan.datasets.celeba import find_partition
-
-        partition = find_partition(args.src)
-        if partition is not None:
-            print(f"{partition} found: splitting by CelebA's official partition instead of --split {args.split}")
-    if partition is not None:
-        from dcgan.datasets.celeba import prepare_partitioned
-
-        prepare_partitioned(args.src, args.out, opts, partition, workers=args.workers)
-        return
-    prepare(args.src, args.out, opts, split=args.split, seed=args.seed, workers=args.workers)
+    if args.identities is not None:
+        if partition is not None or not args.split:
+            raise DataError("--identities splits by person with the --split fractions; give --split, not --partition")
+        assignment = celeba.by_identity(args.identities, args.split, args.seed)
+    else:
+        if partition is None and args.split and args.src.is_dir():
+            partition = celeba.find_partition(args.src)
+            if partition is not None:
+                print(f"{partition} found: splitting by CelebA's official partition instead of --split {args.split}")
+        assignment = by_hash(args.split, args.seed) if partition is None else celeba.by_partition(args.src, partition)
+    prepare(args.src, args.out, PrepareOptions(args.size, args.crop, args.grayscale), assignment, workers=args.workers)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -149,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="CelebA's list_eval_partition.txt: split by it (0 train, 1 val, 2 test) instead of the name hash; "
         "used automatically with --split when SRC holds that file",
+    )
+    p.add_argument(
+        "--identities",
+        type=Path,
+        default=None,
+        help="CelebA's identity_CelebA.txt: split by a hash of each image's person id with the --split fractions, "
+        "so no person is in two splits",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the split assignment")
     p.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")

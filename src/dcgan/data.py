@@ -1,4 +1,8 @@
-"""Image folders (or tar archives) → a uint8 array cache with a manifest, and reading it back."""
+"""Image folders (or tar archives) → a uint8 array cache with a manifest, and reading it back.
+
+`prepare` follows an `Assignment` (`dcgan.splits`): which cache, train/val/test or the single one, each
+source file goes to.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,10 @@ import itertools
 import json
 import multiprocessing
 import os
-import shutil
 import tarfile
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,16 +25,14 @@ import numpy as np
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
-from dcgan.config import write_json_atomic
+from dcgan.atomic import atomic_dir, atomic_path, write_json_atomic
+from dcgan.errors import DataError
+from dcgan.splits import SINGLE, Assignment, Skip, by_hash
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 MAX_PIXELS = 89_478_485  # Pillow's default decompression-bomb limit, made an error rather than a warning
-SPLIT_NAMES = ("train", "val", "test")
 CACHE_FORMAT = 1
-
-
-class DataError(ValueError):
-    """A dataset problem that stops the command, with a message that says what to do."""
+NOT_AN_IMAGE = "not an image file (by extension)"
 
 
 @dataclass(frozen=True)
@@ -41,31 +42,38 @@ class PrepareOptions:
     grayscale: bool = False
 
 
-def list_sources(src: Path) -> list[tuple[str, int, int]]:
-    """(relative name, size, mtime) of every candidate image under a folder or inside a tar."""
+def list_sources(src: Path, only: Iterable[str] | None = None) -> list[tuple[str, int, int]]:
+    """(relative name, size, mtime) of every file under a folder or inside a tar, sorted by name.
+
+    `only` limits the listing to these relative names (a folder is then not walked).
+    """
     src = Path(src)
     if not src.exists():
         raise DataError(f"source {src} does not exist")
+    wanted = None if only is None else set(only)
     if src.is_file():
         if not tarfile.is_tarfile(src):
             raise DataError(f"source {src} is a file but not a tar archive; give a folder of images or a .tar")
         with tarfile.open(src) as tar:
-            return sorted((m.name, m.size, int(m.mtime)) for m in tar if m.isfile())
+            return sorted(
+                (m.name, m.size, int(m.mtime)) for m in tar if m.isfile() and (wanted is None or m.name in wanted)
+            )
+    if wanted is None:
+        wanted = {Path(root, n).relative_to(src).as_posix() for root, _dirs, files in os.walk(src) for n in files}
     entries = []
-    for root, _dirs, files in os.walk(src):
-        for name in files:
-            path = Path(root, name)
-            try:
-                stat = path.stat()
-            except OSError:  # a dangling symlink, or a file removed while listing: iter_bytes reports it
-                entries.append((path.relative_to(src).as_posix(), -1, 0))
-                continue
-            entries.append((path.relative_to(src).as_posix(), stat.st_size, int(stat.st_mtime)))
+    for name in wanted:
+        try:
+            stat = Path(src, name).stat()
+        except OSError:  # a dangling symlink, or a file removed while listing: iter_bytes reports it
+            entries.append((name, -1, 0))
+            continue
+        entries.append((name, stat.st_size, int(stat.st_mtime)))
     return sorted(entries)
 
 
-def iter_bytes(src: Path, names: list[str]) -> Iterator[tuple[str, bytes]]:
-    """(name, raw bytes) for each name, read from a folder or streamed from a tar."""
+def iter_bytes(src: Path, names: list[str]) -> Iterator[tuple[str, bytes | str]]:
+    """(name, raw bytes) for each name, read from a folder or streamed from a tar; for a file that cannot be
+    read, (name, the reason as a str)."""
     if Path(src).is_file():
         wanted = set(names)
         with tarfile.open(src) as tar:
@@ -91,6 +99,8 @@ def open_image(data: bytes) -> Image.Image:
                 raise ValueError(f"too large ({image.width}×{image.height} pixels)")
             image.seek(0)  # first frame of an animation
             image.load()
+        except Image.UnidentifiedImageError:  # its message names a memory address: not reproducible
+            raise ValueError("unreadable image: not in a format Pillow can read") from None
         except (OSError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ValueError(f"unreadable image: {exc}") from None
     with contextlib.suppress(OSError, ValueError, SyntaxError, KeyError):  # broken EXIF: keep pixels as stored
@@ -121,7 +131,7 @@ def decode(data: bytes, opts: PrepareOptions) -> np.ndarray:
     return array[..., None] if array.ndim == 2 else array
 
 
-def _decode_job(job: tuple[str, bytes, PrepareOptions]) -> tuple[str, np.ndarray | None, str | None]:
+def _decode_job(job: tuple[str, bytes | str, PrepareOptions]) -> tuple[str, np.ndarray | None, str | None]:
     name, data, opts = job
     if isinstance(data, str):  # iter_bytes could not read the file; data is the reason
         return name, None, data
@@ -132,7 +142,7 @@ def _decode_job(job: tuple[str, bytes, PrepareOptions]) -> tuple[str, np.ndarray
 
 
 def decode_all(
-    items: Iterator[tuple[str, bytes]], opts: PrepareOptions, workers: int | None = None, chunk: int = 1024
+    items: Iterator[tuple[str, bytes | str]], opts: PrepareOptions, workers: int | None = None, chunk: int = 1024
 ) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
     """Decode (name, bytes) pairs on every core, in order, holding at most `chunk` files in memory."""
     context = multiprocessing.get_context("spawn")  # safe even when TensorFlow is already loaded
@@ -141,30 +151,23 @@ def decode_all(
             yield from pool.map(_decode_job, batch, chunksize=32)
 
 
-def split_of(name: str, fractions: tuple[float, float, float], seed: int) -> str:
-    """Assign a file to train/val/test from a hash of (seed, name): stable when files are added."""
-    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
-    u = int.from_bytes(digest[:8], "big") / 2**64
-    edge = 0.0
-    for split, fraction in zip(SPLIT_NAMES, fractions, strict=True):
-        edge += fraction
-        if u < edge:
-            return split
-    return SPLIT_NAMES[-1]
+def is_image_name(name: str) -> bool:
+    return Path(name).suffix.lower() in IMAGE_SUFFIXES
 
 
-def parse_split(text: str) -> tuple[float, float, float]:
-    try:
-        parts = tuple(float(p) for p in text.split(","))
-    except ValueError:
-        raise DataError(f"--split must be three numbers like 0.9,0.05,0.05, got {text!r}") from None
-    if len(parts) != 3 or min(parts) < 0 or abs(sum(parts) - 1) > 1e-6 or parts[0] == 0:
-        raise DataError(f"--split must be three non-negative fractions summing to 1 (train > 0), got {text!r}")
-    return parts  # type: ignore[return-value]
+def count_reasons(skipped: list[dict]) -> dict[str, int]:
+    """How many skipped files of each kind of reason ("unreadable image: …" counts as "unreadable image")."""
+    return dict(Counter(s["reason"].split(":")[0].split("(")[0].strip() for s in skipped))
 
 
-def fingerprint(src: Path, entries: list[tuple[str, int, int]], opts: PrepareOptions, split: str, seed: int) -> str:
-    payload = json.dumps([str(Path(src).resolve()), entries, opts.__dict__, split, seed, CACHE_FORMAT])
+def _placement_key(placement: str | Skip) -> str:
+    return f"skip: {placement.reason}" if isinstance(placement, Skip) else placement
+
+
+def fingerprint(src: Path, entries: list[tuple], opts: PrepareOptions, assignment: Assignment) -> str:
+    """What a cache was built from: the source files (with size, mtime and placement), options and assignment."""
+    record = [assignment.split, assignment.seed, dict(assignment.facts)]
+    payload = json.dumps([str(Path(src).resolve()), entries, opts.__dict__, record, CACHE_FORMAT], default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -172,103 +175,105 @@ def prepare(
     src: Path,
     out: Path,
     opts: PrepareOptions,
+    assignment: Assignment | None = None,
+    *,
     split: str | None = None,
     seed: int = 0,
     workers: int | None = None,
     progress: bool = True,
 ) -> dict:
-    """Build the cache at `out` (or `out/{train,val,test}` with `split`); a no-op if up to date.
+    """Build the cache at `out` (or `out/{train,val,test}`) following `assignment`; a no-op if up to date.
 
-    Returns the top-level manifest. Unreadable files are skipped and counted by reason.
+    Without an assignment, `split` and `seed` give `by_hash(split, seed)`: one cache, or a split by a hash
+    of each file name. Files that are not images (by extension) or cannot be decoded are skipped and counted
+    by reason, as are those the assignment skips. Built in a staging folder that replaces `out` at the end.
+    Returns the top-level manifest.
     """
     src, out = Path(src), Path(out)
-    entries = list_sources(src)
-    candidates = [e for e in entries if Path(e[0]).suffix.lower() in IMAGE_SUFFIXES]
-    not_images = [e[0] for e in entries if Path(e[0]).suffix.lower() not in IMAGE_SUFFIXES]
-    if not candidates:
-        raise DataError(f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {src}")
-    print_ = tqdm.write if progress else (lambda *_: None)
-    key = fingerprint(src, entries, opts, split or "", seed)
-    manifest_path = out / "manifest.json"
-    if manifest_path.exists() and json.loads(manifest_path.read_text()).get("fingerprint") == key:
-        print_(f"{out} is up to date with {src}; nothing to do")
-        return json.loads(manifest_path.read_text())
+    if assignment is None:
+        assignment = by_hash(split, seed)
+    elif split is not None:
+        raise TypeError("give prepare an assignment or a split, not both")
+    entries, names, skipped = [], [], []
+    for name, size, mtime in list_sources(src, assignment.files):
+        placement = assignment(name)
+        if placement is None:
+            continue
+        entries.append((name, size, mtime, _placement_key(placement)))
+        if not is_image_name(name):
+            skipped.append({"file": name, "reason": NOT_AN_IMAGE})
+        elif isinstance(placement, Skip):
+            skipped.append({"file": name, "reason": placement.reason})
+        elif placement not in assignment.caches:
+            raise DataError(f"{name} is assigned to {placement!r}; expected one of {', '.join(assignment.caches)}")
+        else:
+            names.append(name)
+    if not names:
+        if not any(is_image_name(e[0]) for e in entries):
+            raise DataError(f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {src}")
+        raise DataError(f"none of the images in {src} is assigned to a cache (skipped: {count_reasons(skipped)})")
+    say = tqdm.write if progress else (lambda *_: None)
+    key = fingerprint(src, entries, opts, assignment)
+    with contextlib.suppress(OSError, json.JSONDecodeError):
+        old = json.loads((out / "manifest.json").read_text())
+        if old.get("fingerprint") == key:
+            say(f"{out} is up to date with {src}; nothing to do")
+            return old
 
-    fractions = parse_split(split) if split else None
-    names = [e[0] for e in candidates]
-    assignment = {n: split_of(n, fractions, seed) if fractions else "all" for n in names}
-    groups = SPLIT_NAMES if fractions else ("all",)
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        channels = 1 if opts.grayscale else 3
-        arrays, counts = {}, {}
-        for group in groups:
-            n = sum(1 for v in assignment.values() if v == group)
-            folder = tmp if group == "all" else tmp / group
+    placements = {e[0]: e[3] for e in entries}
+    base = {
+        "source": str(src.resolve()),
+        "size": opts.size,
+        "channels": 1 if opts.grayscale else 3,
+        "crop": opts.crop,
+        "format": CACHE_FORMAT,
+        **assignment.facts,
+    }
+    with atomic_dir(out) as staging:
+        folders = {c: staging if c == SINGLE else staging / c for c in assignment.caches}
+        arrays = {}
+        for cache, folder in folders.items():
             folder.mkdir(exist_ok=True)
-            arrays[group] = np.lib.format.open_memmap(
-                folder / "images.npy", mode="w+", dtype=np.uint8, shape=(n, opts.size, opts.size, channels)
-            )
-            counts[group] = 0
-        files: dict[str, list[str]] = {g: [] for g in groups}
-        skipped: list[dict] = [{"file": n, "reason": "not an image file (by extension)"} for n in not_images]
+            n = sum(1 for name in names if placements[name] == cache)
+            shape = (n, opts.size, opts.size, base["channels"])
+            arrays[cache] = np.lib.format.open_memmap(folder / "images.npy", mode="w+", dtype=np.uint8, shape=shape)
+        files: dict[str, list[str]] = {c: [] for c in assignment.caches}
         results = decode_all(iter_bytes(src, names), opts, workers)
         for name, array, error in tqdm(results, total=len(names), desc="prepare", unit="img", disable=not progress):
             if error:
                 skipped.append({"file": name, "reason": error})
                 continue
-            group = assignment[name]
-            arrays[group][counts[group]] = array
-            counts[group] += 1
-            files[group].append(name)
-
-        base = {
-            "source": str(src.resolve()),
-            "size": opts.size,
-            "channels": channels,
-            "crop": opts.crop,
-            "format": CACHE_FORMAT,
-        }
-        for group in groups:
-            arrays[group].flush()
-            del arrays[group]
-            folder = tmp if group == "all" else tmp / group
-            _truncate(folder / "images.npy", counts[group])
-            write_json_atomic(
-                folder / "manifest.json", {**base, "split": group, "count": counts[group], "files": files[group]}
-            )
-        reasons = Counter(_reason_kind(s["reason"]) for s in skipped)
+            cache = placements[name]
+            arrays[cache][len(files[cache])] = array
+            files[cache].append(name)
+        counts = {cache: len(kept) for cache, kept in files.items()}
+        for cache, folder in folders.items():
+            arrays[cache].flush()
+            del arrays[cache]
+            _truncate(folder / "images.npy", counts[cache])
+            if cache != SINGLE:
+                write_json_atomic(
+                    folder / "manifest.json", {**base, "split": cache, "count": counts[cache], "files": files[cache]}
+                )
         manifest = {
             **base,
             "fingerprint": key,
-            "split": split,
-            "split_seed": seed,
+            "split": assignment.split,
+            "split_seed": assignment.seed,
             "count": sum(counts.values()),
             "counts": counts,
             "skipped_count": len(skipped),
-            "skipped_by_reason": dict(reasons),
+            "skipped_by_reason": count_reasons(skipped),
             "skipped": skipped,
         }
-        if not fractions:
-            manifest["files"] = files["all"]
-        write_json_atomic(tmp / "manifest.json", manifest)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.replace(out)
-    except BaseException:  # an error or Ctrl-C halfway: leave no half-written temp folder
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    print_(
+        if SINGLE in files:
+            manifest["files"] = files[SINGLE]
+        write_json_atomic(staging / "manifest.json", manifest)
+    say(
         f"wrote {manifest['count']} images to {out} ({counts}); skipped {len(skipped)}"
-        + (f": {dict(reasons)}" if skipped else "")
+        + (f": {manifest['skipped_by_reason']}" if skipped else "")
     )
     return manifest
-
-
-def _reason_kind(reason: str) -> str:
-    return reason.split(":")[0].split("(")[0].strip()
 
 
 def _truncate(path: Path, count: int) -> None:
@@ -276,13 +281,11 @@ def _truncate(path: Path, count: int) -> None:
     array = np.load(path, mmap_mode="r")
     if count == len(array):
         return
-    fixed = np.lib.format.open_memmap(
-        path.with_suffix(".trim.npy"), mode="w+", dtype=np.uint8, shape=(count, *array.shape[1:])
-    )
-    fixed[:] = array[:count]
-    fixed.flush()
-    del fixed, array
-    path.with_suffix(".trim.npy").replace(path)
+    with atomic_path(path) as tmp:
+        fixed = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(count, *array.shape[1:]))
+        fixed[:] = array[:count]
+        fixed.flush()
+        del fixed, array
 
 
 @dataclass

@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
-from dcgan.data import DataError
+from dcgan.atomic import write_json_atomic
+from dcgan.errors import DataError
 
 COPY_CHUNK = 1 << 20
 
@@ -156,9 +157,7 @@ def extract(archive: Path, dest: Path, *, progress: bool = True) -> list[Path]:
         raise DataError(f"{archive.name} could not be extracted ({exc}); is it complete?") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    tmp = marker.with_name(marker.name + ".tmp")
-    tmp.write_text(json.dumps({**stamp, "top": top}))
-    tmp.replace(marker)
+    write_json_atomic(marker, {**stamp, "top": top})
     return [dest / t for t in top]
 
 

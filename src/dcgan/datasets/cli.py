@@ -1,8 +1,8 @@
 """The dataset commands: `dcgan download`, `dcgan imagenet`, `dcgan faces`, `dcgan datasets`.
 
 `add_commands(subparsers)` registers them on the main `dcgan` parser. Heavy packages load inside the
-command functions only. User errors are raised as `dcgan.data.DataError` (a ValueError), which the main
-CLI prints as `dcgan CMD: error: ...` with exit status 2.
+command functions only. User errors are raised as `dcgan.errors.DataError`, which the main CLI prints as
+`dcgan CMD: error: ...` with exit status 2.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from dcgan.datasets.download import LSUN_CATEGORIES, SOURCES
 
 def cmd_download(args: argparse.Namespace) -> None:
     from dcgan.datasets.get import download_dataset
+    from dcgan.errors import DataError
 
     options = {"mirror": args.mirror, "retries": args.retries, "timeout": args.timeout}
     if args.dataset == "lsun":
         options.update(category=args.category, subset=args.subset, limit=args.limit)
     elif args.limit is not None:
-        raise ValueError("--limit applies to lsun only")
+        raise DataError("--limit applies to lsun only")
     result = download_dataset(args.dataset, args.out, **options)
     count = result.get("count", result.get("counts"))
     print(f"{args.dataset}: {count} images in {result['images']}")
@@ -30,19 +31,14 @@ def cmd_download(args: argparse.Namespace) -> None:
 
 
 def cmd_imagenet(args: argparse.Namespace) -> None:
-    from dcgan.data import PrepareOptions
-    from dcgan.datasets.imagenet import parse_classes, prepare_imagenet
+    from dcgan.data import PrepareOptions, prepare
+    from dcgan.datasets.imagenet import by_classes, parse_classes
 
-    manifest = prepare_imagenet(
-        args.src,
-        args.out,
-        PrepareOptions(args.size, args.crop, args.grayscale),
-        classes=parse_classes(args.classes),
-        split=args.split,
-        seed=args.seed,
-        limit_per_class=args.limit_per_class,
-        workers=args.workers,
+    root, assignment = by_classes(
+        args.src, parse_classes(args.classes), args.limit_per_class, split=args.split, seed=args.seed
     )
+    opts = PrepareOptions(args.size, args.crop, args.grayscale)
+    manifest = prepare(root, args.out, opts, assignment, workers=args.workers)
     facts = manifest.get("imagenet", {})
     print(
         f"imagenet: {manifest.get('count')} images of {len(facts.get('classes', []))} classes in {args.out}"
@@ -62,7 +58,6 @@ def cmd_faces(args: argparse.Namespace) -> None:
         image_format=args.format,
         max_outside=args.max_outside,
     )
-    opts.validate()
     manifest = build_faces(args.src, args.out, opts, MtcnnDetector(threads=args.threads), force=args.force)
     print(
         f"next: dcgan prepare {args.out} --out data/{Path(args.out).name}{args.size} --size {args.size} "

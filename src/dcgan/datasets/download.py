@@ -4,7 +4,7 @@ A file is streamed to `NAME.part`; a cut connection is resumed with an HTTP Rang
 run of the same command. The finished file is checked against the size, SHA-256 and MD5 in the table
 below before it is renamed to `NAME`; a mismatch is kept as `NAME.bad` for inspection and never used.
 Web pages served instead of the file (Google Drive's quota page) and HTTP 403 / 429 are reported with
-what to do next.
+what to do next. (Over 400 lines because a third of it is that table of known files and their digests.)
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dcgan.data import DataError
+from dcgan.atomic import atomic_path, write_bytes_atomic
+from dcgan.errors import DataError
 
 CHUNK = 1 << 20
 HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<!--")
@@ -400,7 +401,7 @@ def _fetch_once(
         first = response.read(min(CHUNK, remaining) if remaining is not None else CHUNK)
         if looks_like_html(content_type, first):
             html = part.with_name(known.name + ".html")
-            html.write_bytes(first[:65536])
+            write_bytes_atomic(html, first[:65536])
             raise DownloadError(
                 f"the mirror returned a web page instead of {known.name} ({url}); this is most likely Google "
                 f"Drive's 'download quota exceeded' (or 'cannot scan for viruses') page. The page is saved as "
@@ -478,6 +479,5 @@ def fetch_known(
 
 def copy_verified(src: Path, dest: Path) -> None:
     """Copy a small file (e.g. the partition list) next to the images, atomically."""
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dest)
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)

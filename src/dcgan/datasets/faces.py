@@ -15,11 +15,7 @@ square grown by M of its side on every side (the face gets smaller).
 from __future__ import annotations
 
 import math
-import os
 import re
-import shutil
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -28,8 +24,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from dcgan.config import write_json_atomic
-from dcgan.data import IMAGE_SUFFIXES, DataError, iter_bytes, list_sources, open_image
+from dcgan.atomic import atomic_dir, write_json_atomic
+from dcgan.data import IMAGE_SUFFIXES, NOT_AN_IMAGE, count_reasons, is_image_name, iter_bytes, list_sources, open_image
+from dcgan.errors import DataError
 
 EYE_TEMPLATE = ((0.32, 0.52), (0.68, 0.52))  # (x, y) of the image-left and image-right eye, fractions of the side
 MANIFEST = "faces.json"
@@ -162,14 +159,6 @@ def alignment(left_eye: Point, right_eye: Point, size: int, margin: float = 0.0)
     return a, b, p1x - a * q1x - b * q1y, d, e, p1y - d * q1x - e * q1y
 
 
-def apply_inverse(matrix: tuple[float, ...], point: Point) -> Point:
-    """Where an input point lands in the output (continuous coordinates)."""
-    a, b, c, d, e, f = matrix
-    det = a * e - b * d
-    x, y = point[0] - c, point[1] - f
-    return ((e * x - b * y) / det, (-d * x + a * y) / det)
-
-
 def outside_fraction(matrix: tuple[float, ...], size: int, width: int, height: int, samples: int = 24) -> float:
     """The share of the output square whose source falls outside the width×height photo."""
     a, b, c, d, e, f = matrix
@@ -208,41 +197,6 @@ def _phash(image: Image.Image) -> int:
     return int(str(imagehash.phash(image)), 16)
 
 
-def _sources(src: Path) -> tuple[list[str], list[dict]]:
-    """(candidate image names, skipped non-images) of a folder or tar; unlistable entries are skipped."""
-    src = Path(src)
-    if src.is_file():
-        names = [e[0] for e in list_sources(src)]
-    elif src.is_dir():
-        names = sorted(Path(root, n).relative_to(src).as_posix() for root, _d, files in os.walk(src) for n in files)
-    else:
-        raise DataError(f"source {src} does not exist")
-    images = [n for n in names if Path(n).suffix.lower() in IMAGE_SUFFIXES]
-    skipped = [
-        {"file": n, "reason": "not an image file (by extension)"}
-        for n in names
-        if Path(n).suffix.lower() not in IMAGE_SUFFIXES
-    ]
-    return images, skipped
-
-
-def _read_all(src: Path, names: list[str]) -> Iterator[tuple[str, bytes | None, str | None]]:
-    """(name, bytes, None) or (name, None, reason) for each name; a file that cannot be read is a reason."""
-    if Path(src).is_file():
-        for name, data in iter_bytes(src, names):
-            yield name, data, None
-        return
-    for name in names:
-        try:
-            yield name, Path(src, name).read_bytes(), None
-        except OSError as exc:
-            yield name, None, f"unreadable file: {exc.strerror or exc}"
-
-
-def _reason_kind(reason: str) -> str:
-    return reason.split(":")[0].split("(")[0].strip()
-
-
 def _stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem)[:40] or "face"
 
@@ -264,32 +218,29 @@ def build_faces(
     opts = opts or FaceOptions()
     opts.validate()
     src, out = Path(src), Path(out)
-    names, skipped = _sources(src)
-    not_images = len(skipped)
+    listed = [entry[0] for entry in list_sources(src)]
+    names = [name for name in listed if is_image_name(name)]
+    skipped = [{"file": name, "reason": NOT_AN_IMAGE} for name in listed if not is_image_name(name)]
     if not names:
         raise DataError(f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {src}")
     if out.exists() and any(out.iterdir()) and not force:
         raise DataError(f"{out} already exists and is not empty; use --force to replace it")
     detector = MtcnnDetector() if detector is None else detector
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     ext = opts.image_format
     faces: list[dict] = []
     hashes: list[int] = []
     found = photos = 0
     say = tqdm.write if progress else (lambda *_: None)
-    try:
-        for index, (name, data, error) in enumerate(
-            tqdm(_read_all(src, names), total=len(names), desc="faces", unit="photo", disable=not progress)
+    with atomic_dir(out) as staging:
+        for index, (name, data) in enumerate(
+            tqdm(iter_bytes(src, names), total=len(names), desc="faces", unit="photo", disable=not progress)
         ):
-            if error is None:
-                try:
-                    image = load_rgb(data)
-                except ValueError as exc:
-                    error = str(exc)
-            if error is not None:
-                skipped.append({"file": name, "reason": error})
+            try:
+                if isinstance(data, str):  # iter_bytes could not read the file; data is the reason
+                    raise ValueError(data)
+                image = load_rgb(data)
+            except ValueError as exc:
+                skipped.append({"file": name, "reason": str(exc)})
                 continue
             photos += 1
             factor = min(1.0, opts.detect_max_side / max(image.size))
@@ -357,9 +308,9 @@ def build_faces(
                         continue
                 output = f"{index:06d}_{_stem(name)}_{k}.{ext}"
                 if ext == "jpg":
-                    crop.save(tmp / output, format="JPEG", quality=95)
+                    crop.save(staging / output, format="JPEG", quality=95)
                 else:
-                    crop.save(tmp / output, format="PNG")
+                    crop.save(staging / output, format="PNG")
                 hashes.append(digest)
                 faces.append(
                     {
@@ -374,30 +325,24 @@ def build_faces(
                         ),
                     }
                 )
-        reasons = Counter(_reason_kind(s["reason"]) for s in skipped)
         manifest = {
             "source": str(src.resolve()),
             "options": asdict(opts),
             "eye_template": [list(p) for p in EYE_TEMPLATE],
             "detector": type(detector).__name__,
             "counts": {
-                "files": len(names) + not_images,
+                "files": len(listed),
                 "photos": photos,
                 "faces_found": found,
                 "faces_written": len(faces),
             },
-            "skipped_by_reason": dict(reasons),
+            "skipped_by_reason": count_reasons(skipped),
             "skipped": skipped,
             "faces": faces,
         }
-        write_json_atomic(tmp / MANIFEST, manifest)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.replace(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        write_json_atomic(staging / MANIFEST, manifest)
     say(
         f"faces: {photos} photos, {found} faces found, {len(faces)} written to {out}; skipped by reason: "
-        f"{dict(reasons) or 'none'}"
+        f"{manifest['skipped_by_reason'] or 'none'}"
     )
     return manifest

@@ -5,10 +5,10 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from dcgan.data import DataError
 from dcgan.datasets import archives, lsun, mnist
 from dcgan.datasets.celeba import PARTITION_FILE
 from dcgan.datasets.download import LSUN_CATEGORIES, copy_verified, fetch_known
+from dcgan.errors import DataError
 
 
 def _command(*parts: object) -> str:
@@ -31,10 +31,8 @@ def download_celeba(out: Path, *, mirror: str | None = None, progress: bool = Tr
         "images": str(images),
         "count": count,
         "partition": str(images / PARTITION_FILE),
-        "next": [
-            _command("dcgan", "prepare", images, "--out", "data/celeba64", "--size", 64, "--split", "0.9,0.05,0.05"),
-            "with the official partition (once `dcgan prepare --partition` exists): "
-            + _command(
+        "next": [  # split by the official partition (prepare would also find it in the folder with --split)
+            _command(
                 "dcgan",
                 "prepare",
                 images,

@@ -1,15 +1,18 @@
 """ImageNet from disk (it cannot be downloaded without an account): train/<wnid>/*.JPEG → a prepared cache.
 
 SRC may be the ImageNet root (holding train/), the train folder itself, or any folder of class folders.
+`by_classes` builds the assignment of the wanted classes' images for `dcgan.data.prepare`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
-from dcgan.data import IMAGE_SUFFIXES, DataError, PrepareOptions
-from dcgan.datasets.subsets import prepare_names
+from dcgan.data import IMAGE_SUFFIXES
+from dcgan.errors import DataError
+from dcgan.splits import Assignment, by_hash
 
 WNID = re.compile(r"^n\d{8}$")
 
@@ -31,10 +34,16 @@ def train_folder(src: Path) -> Path:
     return src / "train" if (src / "train").is_dir() else src
 
 
-def select(
-    src: Path, classes: list[str] | None = None, limit_per_class: int | None = None
-) -> tuple[Path, list[str], dict]:
-    """(class-folder root, relative image names, facts for the manifest) for the wanted classes."""
+def by_classes(
+    src: Path,
+    classes: list[str] | None = None,
+    limit_per_class: int | None = None,
+    split: str | None = None,
+    seed: int = 0,
+) -> tuple[Path, Assignment]:
+    """(class-folder root to prepare, assignment of the images of the wanted classes, split like `by_hash`)."""
+    if limit_per_class is not None and limit_per_class < 1:
+        raise DataError(f"--limit-per-class must be >= 1, got {limit_per_class}")
     root = train_folder(src)
     available = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not available:
@@ -56,8 +65,7 @@ def select(
             images = images[:limit_per_class]
         per_class[wnid] = len(images)
         names.extend(p.relative_to(root).as_posix() for p in images)
-    empty = [c for c, n in per_class.items() if n == 0]
-    if len(empty) == len(per_class):
+    if not names:
         raise DataError(f"no image files in the class folder(s) {', '.join(wanted[:10])} of {root}")
     facts = {
         "classes": wanted,
@@ -65,24 +73,4 @@ def select(
         "ignored_non_images": ignored,
         "limit_per_class": limit_per_class,
     }
-    return root, names, facts
-
-
-def prepare_imagenet(
-    src: Path,
-    out: Path,
-    opts: PrepareOptions,
-    *,
-    classes: list[str] | None = None,
-    split: str | None = None,
-    seed: int = 0,
-    limit_per_class: int | None = None,
-    workers: int | None = None,
-    progress: bool = True,
-) -> dict:
-    if limit_per_class is not None and limit_per_class < 1:
-        raise DataError(f"--limit-per-class must be >= 1, got {limit_per_class}")
-    root, names, facts = select(src, classes, limit_per_class)
-    return prepare_names(
-        root, names, out, opts, split=split, seed=seed, workers=workers, progress=progress, extra={"imagenet": facts}
-    )
+    return root, replace(by_hash(split, seed), facts={"imagenet": facts}, files=tuple(names))

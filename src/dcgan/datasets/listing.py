@@ -7,8 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from dcgan.data import SPLIT_NAMES, DataError
 from dcgan.datasets.download import human
+from dcgan.errors import DataError
+from dcgan.splits import SPLIT_NAMES
 
 
 def disk_usage(folder: Path) -> int:

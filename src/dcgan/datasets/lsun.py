@@ -8,13 +8,13 @@ holds millions of files. Values in no known image format are counted, not writte
 from __future__ import annotations
 
 import re
-import shutil
 from collections import Counter
 from pathlib import Path
 
 from tqdm import tqdm
 
-from dcgan.data import DataError
+from dcgan.atomic import atomic_dir
+from dcgan.errors import DataError
 
 SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
@@ -53,7 +53,7 @@ def find_lmdb(path: Path) -> Path:
 
 
 def export_lmdb(db: Path, out: Path, *, limit: int | None = None, progress: bool = True) -> dict:
-    """Write the images of an LMDB into `out` (temp folder + rename); returns counts."""
+    """Write the images of an LMDB into `out` (a staging folder that replaces it at the end); returns counts."""
     import lmdb
 
     if limit is not None and limit < 1:
@@ -63,15 +63,11 @@ def export_lmdb(db: Path, out: Path, *, limit: int | None = None, progress: bool
         env = lmdb.open(str(folder), readonly=True, lock=False, readahead=False, max_readers=1, subdir=True)
     except lmdb.Error as exc:
         raise DataError(f"{folder} is not a readable LMDB database ({exc})") from None
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     formats: Counter[str] = Counter()
     skipped: list[str] = []
     written = 0
     try:
-        with env, env.begin(buffers=False) as txn:
+        with atomic_dir(out) as staging, env, env.begin(buffers=False) as txn:
             entries = env.stat()["entries"]
             total = min(entries, limit) if limit else entries
             with tqdm(total=total, desc=f"export {folder.name}", unit="img", disable=not progress) as bar:
@@ -83,19 +79,14 @@ def export_lmdb(db: Path, out: Path, *, limit: int | None = None, progress: bool
                         skipped.append(key.decode("ascii", errors="replace"))
                         continue
                     stem = _file_stem(key)
-                    shard = tmp / stem[:2]
+                    shard = staging / stem[:2]
                     shard.mkdir(exist_ok=True)
                     (shard / f"{stem}.{ext}").write_bytes(value)
                     formats[ext] += 1
                     written += 1
                     bar.update(1)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.replace(out)
     except lmdb.Error as exc:
         raise DataError(f"reading {folder} failed ({exc})") from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return {
         "count": written,
         "entries": entries,

@@ -9,7 +9,6 @@ stores the exact pixels.
 from __future__ import annotations
 
 import gzip
-import shutil
 import struct
 from pathlib import Path
 
@@ -17,7 +16,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from dcgan.data import DataError
+from dcgan.atomic import atomic_dir
+from dcgan.errors import DataError
 
 IDX_TYPES = {
     0x08: np.uint8,
@@ -81,24 +81,16 @@ def load_split(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 def export_pngs(folder: Path, out: Path, *, pad: int = PAD, progress: bool = True) -> dict[str, int]:
     """Write OUT/{train,test}/<digit>/<index>.png from the four IDX files in `folder`; returns counts.
 
-    Written to a hidden temp folder and renamed, so OUT is whole or absent.
+    Written to a staging folder that replaces OUT at the end, so OUT is whole or as it was.
     """
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
     counts = {}
-    try:
+    with atomic_dir(out) as staging:
         for split in FILES:
             images, labels = load_split(folder, split)
             for digit in np.unique(labels):
-                (tmp / split / str(int(digit))).mkdir(parents=True, exist_ok=True)
+                (staging / split / str(int(digit))).mkdir(parents=True, exist_ok=True)
             for i in tqdm(range(len(images)), desc=f"mnist {split}", unit="img", disable=not progress, leave=False):
                 image = np.pad(images[i], pad) if pad else images[i]
-                Image.fromarray(image).save(tmp / split / str(int(labels[i])) / f"{i:05d}.png", compress_level=1)
+                Image.fromarray(image).save(staging / split / str(int(labels[i])) / f"{i:05d}.png", compress_level=1)
             counts[split] = len(images)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.replace(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return counts
