@@ -18,6 +18,7 @@ optuna = pytest.importorskip("optuna")
 from dcgan import tuning  # noqa: E402
 from dcgan.config import ConfigError  # noqa: E402
 from dcgan.data import DataError, PrepareOptions, prepare  # noqa: E402
+from dcgan.tuning import objective  # noqa: E402
 
 # Tiny models (gf/df 8, batch 8) and 32 images per trial: 4 training steps each.
 TINY_SPACE = {
@@ -68,13 +69,13 @@ def load(out: Path, name: str = "tiny"):
 def evaluations(monkeypatch) -> list[tuple[str, str]]:
     """Every evaluate_model call as (split, model dir)."""
     calls: list[tuple[str, str]] = []
-    real = tuning.evaluate_model
+    real = objective.evaluate_model
 
     def spy(model_dir, *args, **kwargs):
         calls.append((kwargs.get("split", "val"), Path(model_dir).resolve().as_posix()))
         return real(model_dir, *args, **kwargs)
 
-    monkeypatch.setattr(tuning, "evaluate_model", spy)
+    monkeypatch.setattr(objective, "evaluate_model", spy)
     return calls
 
 
@@ -142,12 +143,12 @@ def test_search_resume_reports_and_winner_only_test(split_cache, tmp_path, evalu
 
 def test_failed_trial_is_retried_from_its_checkpoint(split_cache, tmp_path, monkeypatch) -> None:
     out = tmp_path / "tune"
-    real = tuning.evaluate_model
+    real = objective.evaluate_model
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(tuning, "evaluate_model", broken)
+    monkeypatch.setattr(objective, "evaluate_model", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         run(split_cache, out, trials=1)
     (failed,) = load(out).trials
@@ -156,7 +157,7 @@ def test_failed_trial_is_retried_from_its_checkpoint(split_cache, tmp_path, monk
     assert (run_dir / "checkpoints" / "ckpt-000000004.npz").exists()
     assert json.loads((out / "results.json").read_text())["trials"][0]["state"] == "FAIL"
 
-    monkeypatch.setattr(tuning, "evaluate_model", real)
+    monkeypatch.setattr(objective, "evaluate_model", real)
     run(split_cache, out, trials=1)
     first, retry = load(out).trials
     assert first.state.name == "FAIL" and retry.state.name == "COMPLETE"
