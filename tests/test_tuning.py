@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import shutil
 import sqlite3
 import time
@@ -276,3 +277,17 @@ def test_bad_inputs(split_cache, tiny_cache, tmp_path) -> None:
     with pytest.raises(ConfigError, match="holds the search 'other'"):
         run(split_cache, tmp_path / "h", trials=1)
     assert not list(tmp_path.glob("*/trials"))  # nothing was trained
+
+
+def test_plot_draws_each_trial_and_the_best_so_far(tmp_path) -> None:
+    rows = [{"trial": n, "fid": fid} for n, fid in enumerate([5.0, 3.0, None, 4.0])]  # trial 2 did not complete
+    svg = tuning.write_svg_plot(rows, tmp_path / "fid.svg", "dcgan tune: <tiny>", "validation FID").read_text()
+    assert re.findall(r"<title>(.*?)</title>", svg) == ["trial 0: FID 5", "trial 1: FID 3", "trial 3: FID 4"]
+    assert "dcgan tune: &lt;tiny&gt;" in svg  # the title is escaped
+    (points,) = re.findall(r'<polyline points="([^"]*)"', svg)
+    xy = [tuple(map(float, p.split(","))) for p in points.split()]
+    # a step down at trial 1 (FID 5 -> 3), then flat: trial 3's FID 4 is not a new best
+    assert [y for _, y in xy] == [xy[0][1], xy[0][1], xy[2][1], xy[2][1]] and xy[2][1] > xy[0][1]
+    assert xy[1][0] == xy[2][0] < xy[3][0]
+    empty = tuning.write_svg_plot([{"trial": 0, "fid": None}], tmp_path / "empty.svg", "t", "y").read_text()
+    assert "no completed trials yet" in empty and "<polyline" not in empty

@@ -18,7 +18,7 @@ One module per concern:
 
 from dcgan.tuning.command import add_tune_command, cmd_tune
 from dcgan.tuning.objective import TuningInterrupted, evaluate_model, evaluate_winner_on_test, make_objective
-from dcgan.tuning.report import CSV_FILE, PLOT_FILE, RESULTS_FILE, format_table, report, trial_rows
+from dcgan.tuning.report import CSV_FILE, PLOT_FILE, RESULTS_FILE, format_table, report, trial_rows, write_svg_plot
 from dcgan.tuning.search import MARKER_FILE, default_out, tune
 from dcgan.tuning.space import DEFAULT_SPACE, fixed_config, load_space, resolve_space, searched, suggest, trial_config
 from dcgan.tuning.splits import split_dirs
@@ -52,4 +52,5 @@ __all__ = [
     "trial_config",
     "trial_rows",
     "tune",
+    "write_svg_plot",
 ]

@@ -1,6 +1,6 @@
 """The results of `dcgan tune`: a table (printed), OUT/trials.csv, OUT/results.json, OUT/best_config.json and a
-plot of the validation FID per trial with the best so far (OUT/fid.svg, written without extra dependencies; also
-OUT/fid.png when matplotlib is installed)."""
+plot of the validation FID per trial with the best so far (OUT/fid.svg, drawn here as plain SVG: no plotting
+library needed)."""
 
 from __future__ import annotations
 
@@ -184,30 +184,6 @@ def write_svg_plot(rows: list[dict], path: Path, title: str, ylabel: str) -> Pat
     return path
 
 
-def write_png_plot(rows: list[dict], path: Path, title: str, ylabel: str) -> Path | None:
-    """The same plot as PNG when matplotlib is installed (it is optional); None otherwise."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    points = [(r["trial"], r["fid"]) for r in rows if r["fid"] is not None]
-    fig, ax = plt.subplots(figsize=(7.2, 4.2), dpi=100)
-    if points:
-        xs, ys = zip(*points, strict=True)
-        best = [min(ys[: i + 1]) for i in range(len(ys))]
-        ax.scatter(xs, ys, label="trial FID")
-        ax.step(xs, best, where="post", color="tab:red", label="best so far")
-        ax.legend()
-    ax.set(title=title, xlabel="trial", ylabel=ylabel)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
 def report(study, out: Path, space: dict[str, dict], settings: dict, storage: str, echo: bool = True) -> dict:
     """Table (printed), CSV, JSON, best config and plot of the study so far; returns the JSON dict."""
     params = searched(space)
@@ -248,8 +224,6 @@ def report(study, out: Path, space: dict[str, dict], settings: dict, storage: st
     title = f"dcgan tune: {study.study_name}"
     ylabel = f"validation FID ({settings['extractor']})"
     write_svg_plot(rows, out / PLOT_FILE, title, ylabel)
-    if write_png_plot(rows, out / PNG_FILE, title, ylabel):
-        results["files"]["png"] = PNG_FILE
     write_json_atomic(out / RESULTS_FILE, results)
     if echo:
         print(format_table(rows, params, best_number, test))
