@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dcgan.config import Config, ConfigError, write_json_atomic
+from dcgan.atomic import write_json_atomic
+from dcgan.config import Config, ConfigError
 from dcgan.config import load as load_config
 from dcgan.tuning.space import TRIAL_SIDE_FIELDS, suggest, trial_config
 from dcgan.tuning.study import import_optuna, trial_root

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from dcgan.config import write_json_atomic
+from dcgan.atomic import atomic_path, write_json_atomic, write_text_atomic
 from dcgan.tuning.space import searched
 
 RESULTS_FILE = "results.json"
@@ -98,14 +98,12 @@ def write_csv(rows: list[dict], param_names: list[str], best: int | None, path: 
     """trials.csv: one row per trial, the searched params as columns."""
     columns = ["trial", "state", "best", "fid", "kid_mean", "kid_std", *param_names]
     columns += ["steps", "train_seconds", "eval_seconds", "retry_of", "note", "run_dir"]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as handle:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.DictWriter(handle, columns)
         writer.writeheader()
         for r in rows:
             flat = {k: v for k, v in r.items() if k in columns}
             writer.writerow({**flat, **r["params"], "best": r["trial"] == best})
-    tmp.replace(path)
     return path
 
 
@@ -178,9 +176,7 @@ def write_svg_plot(rows: list[dict], path: Path, title: str, ylabel: str) -> Pat
             f'stroke="#d62728" stroke-width="2"/><text x="{right_x - 140}" y="{top + 36}">best so far</text>'
         )
     parts.append("</svg>")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(parts) + "\n")
-    tmp.replace(path)
+    write_text_atomic(path, "\n".join(parts) + "\n")
     return path
 
 

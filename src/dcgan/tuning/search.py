@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dcgan.config import Config, ConfigError, write_json_atomic
+from dcgan.atomic import write_json_atomic
+from dcgan.config import Config, ConfigError
 from dcgan.data import DataError
 from dcgan.tuning.objective import TuningInterrupted, evaluate_winner_on_test, make_objective
 from dcgan.tuning.report import print_trial, report
