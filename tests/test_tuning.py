@@ -17,8 +17,8 @@ from conftest import blob_images, tiny_config
 optuna = pytest.importorskip("optuna")
 
 from dcgan import tuning  # noqa: E402
-from dcgan.config import ConfigError  # noqa: E402
-from dcgan.data import DataError, PrepareOptions, prepare  # noqa: E402
+from dcgan.data import PrepareOptions, prepare  # noqa: E402
+from dcgan.errors import ConfigError, DataError  # noqa: E402
 from dcgan.tuning import objective  # noqa: E402
 
 # Tiny models (gf/df 8, batch 8) and 32 images per trial: 4 training steps each.

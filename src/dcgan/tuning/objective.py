@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from dcgan.atomic import write_json_atomic
-from dcgan.config import Config, ConfigError
+from dcgan.config import Config
 from dcgan.config import load as load_config
+from dcgan.errors import ConfigError, MetricsError
 from dcgan.tuning.space import TRIAL_SIDE_FIELDS, suggest, trial_config
 from dcgan.tuning.study import import_optuna, trial_root
 
@@ -103,7 +104,6 @@ def make_objective(
             import tensorflow as tf
 
             from dcgan.bundle import export
-            from dcgan.metrics import MetricsError
             from dcgan.training import train
 
             keras.utils.clear_session(free_memory=True)  # drop the previous trial's models and graphs

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from dcgan.atomic import write_json_atomic
-from dcgan.config import Config, ConfigError
-from dcgan.data import DataError
+from dcgan.config import Config
+from dcgan.errors import ConfigError, DataError
 from dcgan.tuning.objective import TuningInterrupted, evaluate_winner_on_test, make_objective
 from dcgan.tuning.report import print_trial, report
 from dcgan.tuning.space import TRIAL_SIDE_FIELDS, fixed_config, resolve_space, searched, space_maximum

@@ -15,7 +15,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from dcgan.config import SCHEDULE_FIELDS, Config, ConfigError
+from dcgan.config import SCHEDULE_FIELDS, Config
+from dcgan.errors import ConfigError
 
 # The default search space (forms above).
 DEFAULT_SPACE: dict[str, Any] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dcgan.config import Config
-from dcgan.data import DataError
+from dcgan.errors import DataError
 
 
 def split_dirs(data: Path, need_test: bool = False) -> tuple[Path, Path, Path | None]:

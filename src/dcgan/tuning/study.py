@@ -12,7 +12,7 @@ import warnings
 from collections import defaultdict
 from typing import Any
 
-from dcgan.config import ConfigError
+from dcgan.errors import ConfigError
 
 OPTUNA_HINT = "dcgan tune needs Optuna: pip install 'dcgan[tune]' (or pip install 'optuna>=4')"
 HEARTBEAT_SECONDS = 60
