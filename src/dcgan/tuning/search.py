@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,44 +89,13 @@ def tune(
     optuna = import_optuna()
     data = Path(data)
     train_dir, val_dir, test_dir = split_dirs(data, need_test=test)
-
-    if base is None:
-        from dcgan.data import Cache
-
-        _, h, _, c = Cache.open(train_dir).images.shape
-        base = Config(image_size=h, channels=c)
-    train_cache = open_split(train_dir, "train", base)
-    open_split(val_dir, "val", base)
-    if test:
-        open_split(test_dir, "test", base)
-    space = resolve_space(base, space)
-    largest_batch = space_maximum(base, space, "batch_size") * space_maximum(base, space, "d_steps")
-    if budget_images < space_maximum(base, space, "batch_size"):
-        raise ConfigError(
-            f"--budget-images {budget_images} is less than one batch of the largest batch size in the search space "
-            f"({space_maximum(base, space, 'batch_size')}); raise it or restrict batch_size with --space"
-        )
-    if len(train_cache.images) < largest_batch:
-        raise DataError(
-            f"the train split holds {len(train_cache.images)} images, fewer than the largest batch in the search "
-            f"space ({largest_batch}); restrict batch_size with --space"
-        )
+    base, space = _check_data(train_dir, val_dir, test_dir if test else None, base, space, budget_images)
 
     study_name = study_name or data.resolve().name
     out = Path(out) if out is not None else default_out(study_name)
-    out.mkdir(parents=True, exist_ok=True)
-    marker = out / MARKER_FILE
-    if marker.exists():
-        owner = json.loads(marker.read_text()).get("study")
-        if owner != study_name:
-            raise ConfigError(f"{out} holds the search {owner!r}, not {study_name!r}; use another --out")
-    storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
-    write_json_atomic(marker, {"study": study_name, "storage": storage})
-
-    manifest_path = data / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    storage = _claim_out(out, study_name, storage)
     settings = {
-        "data_fingerprint": manifest.get("fingerprint") or str(data.resolve()),
+        "data_fingerprint": _data_fingerprint(data),
         "space": space,
         "base_config": {  # what every trial shares: the base config with the space's fixed values
             k: v
@@ -144,6 +114,100 @@ def tune(
     check_settings(study, settings)
     settings = study.user_attrs["settings"]
 
+    get_feature_extractor, get_reference = _lazy_reference(extractor, val_dir, ref_max, threads)
+    objective = make_objective(
+        base=base,
+        space=space,
+        budget_images=budget_images,
+        train_dir=train_dir,
+        out=out,
+        reference=get_reference,
+        extractor=get_feature_extractor,
+        eval_samples=eval_samples,
+        eval_seed=eval_seed,
+        kid_subsets=kid_subsets,
+        discard_checkpoints=discard_checkpoints,
+        study_name=study_name,
+    )
+    print(f"study {study_name!r} in {storage}: {finished_count(study)} of {trials} trials finished; results in {out}")
+    if finished_count(study) < trials:
+        get_reference()  # a missing extractor or an unreadable split shows up before any training
+    try:
+        _optimize_until(study, objective, trials, max_retries)
+    except (TuningInterrupted, KeyboardInterrupt) as exc:
+        _report_quietly(study, out, space, settings, storage)
+        raise TuningInterrupted(
+            f"{exc or 'interrupted'}; the study and the trial's checkpoint are saved: rerun the same command to resume"
+        ) from None
+    except Exception:
+        _report_quietly(study, out, space, settings, storage)
+        raise
+    if test:
+        evaluate_winner_on_test(study, out, test_dir, get_feature_extractor(), settings)
+    results = report(study, out, space, settings, storage)
+    if not test and results["best"] is not None and test_dir is not None and study.user_attrs.get("test") is None:
+        print("the winner has not been scored on the test split; add --test to do it (once)")
+    return results
+
+
+def _check_data(
+    train_dir: Path,
+    val_dir: Path,
+    test_dir: Path | None,
+    base: Config | None,
+    space: dict[str, Any] | None,
+    budget_images: int,
+) -> tuple[Config, dict[str, dict]]:
+    """The base config (default: the train split's image shape) and the resolved space, checked against the
+    splits (test_dir: only when the winner is to be scored on it) and the budget."""
+    if base is None:
+        from dcgan.data import Cache
+
+        _, h, _, c = Cache.open(train_dir).images.shape
+        base = Config(image_size=h, channels=c)
+    train_cache = open_split(train_dir, "train", base)
+    open_split(val_dir, "val", base)
+    if test_dir is not None:
+        open_split(test_dir, "test", base)
+    space = resolve_space(base, space)
+    largest_batch = space_maximum(base, space, "batch_size") * space_maximum(base, space, "d_steps")
+    if budget_images < space_maximum(base, space, "batch_size"):
+        raise ConfigError(
+            f"--budget-images {budget_images} is less than one batch of the largest batch size in the search space "
+            f"({space_maximum(base, space, 'batch_size')}); raise it or restrict batch_size with --space"
+        )
+    if len(train_cache.images) < largest_batch:
+        raise DataError(
+            f"the train split holds {len(train_cache.images)} images, fewer than the largest batch in the search "
+            f"space ({largest_batch}); restrict batch_size with --space"
+        )
+    return base, space
+
+
+def _claim_out(out: Path, study_name: str, storage: str | None) -> str:
+    """Make `out` this study's folder (refusing one that holds another search); returns the storage URL."""
+    out.mkdir(parents=True, exist_ok=True)
+    marker = out / MARKER_FILE
+    if marker.exists():
+        owner = json.loads(marker.read_text()).get("study")
+        if owner != study_name:
+            raise ConfigError(f"{out} holds the search {owner!r}, not {study_name!r}; use another --out")
+    storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    write_json_atomic(marker, {"study": study_name, "storage": storage})
+    return storage
+
+
+def _data_fingerprint(data: Path) -> str:
+    """The split cache's fingerprint from its manifest, or its absolute path when it has none."""
+    manifest_path = data / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    return manifest.get("fingerprint") or str(data.resolve())
+
+
+def _lazy_reference(
+    extractor: str, val_dir: Path, ref_max: int | None, threads: int | None
+) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """(feature extractor, validation reference statistics), each made on its first call and kept."""
     from dcgan.features import get_extractor
     from dcgan.metrics import reference_stats
 
@@ -164,57 +228,30 @@ def tune(
             lazy["reference"] = reference_stats(val_dir, get_feature_extractor(), max_images=ref_max, progress=True)
         return lazy["reference"]
 
-    objective = make_objective(
-        base=base,
-        space=space,
-        budget_images=budget_images,
-        train_dir=train_dir,
-        out=out,
-        reference=get_reference,
-        extractor=get_feature_extractor,
-        eval_samples=eval_samples,
-        eval_seed=eval_seed,
-        kid_subsets=kid_subsets,
-        discard_checkpoints=discard_checkpoints,
-        study_name=study_name,
-    )
-    print(f"study {study_name!r} in {storage}: {finished_count(study)} of {trials} trials finished; results in {out}")
-    if finished_count(study) < trials:
-        get_reference()  # a missing extractor or an unreadable split shows up before any training
+    return get_feature_extractor, get_reference
+
+
+def _optimize_until(study, objective: Callable, trials: int, max_retries: int) -> None:
+    """Retry failed trials and run new ones, one at a time, until the study has `trials` finished trials."""
     current: dict[str, int] = {}
 
     def run_one(trial) -> float:
         current["number"] = trial.number
         return objective(trial)
 
-    try:
-        while True:
-            fail_stale_trials(study)
-            for root in enqueue_retries(study, max_retries):
-                print(f"trial {root} failed earlier: retrying it with the same parameters")
-            if finished_count(study) >= trials:
-                break
-            started, current["number"] = time.perf_counter(), -1
-            try:
-                study.optimize(run_one, n_trials=1, gc_after_trial=True)
-            finally:
-                done = [t for t in study.get_trials(deepcopy=False) if t.number == current["number"]]
-                if done and done[0].state.name != "RUNNING":
-                    print_trial(study, done[0], time.perf_counter() - started)
-    except (TuningInterrupted, KeyboardInterrupt) as exc:
-        _report_quietly(study, out, space, settings, storage)
-        raise TuningInterrupted(
-            f"{exc or 'interrupted'}; the study and the trial's checkpoint are saved: rerun the same command to resume"
-        ) from None
-    except Exception:
-        _report_quietly(study, out, space, settings, storage)
-        raise
-    if test:
-        evaluate_winner_on_test(study, out, test_dir, get_feature_extractor(), settings)
-    results = report(study, out, space, settings, storage)
-    if not test and results["best"] is not None and test_dir is not None and study.user_attrs.get("test") is None:
-        print("the winner has not been scored on the test split; add --test to do it (once)")
-    return results
+    while True:
+        fail_stale_trials(study)
+        for root in enqueue_retries(study, max_retries):
+            print(f"trial {root} failed earlier: retrying it with the same parameters")
+        if finished_count(study) >= trials:
+            break
+        started, current["number"] = time.perf_counter(), -1
+        try:
+            study.optimize(run_one, n_trials=1, gc_after_trial=True)
+        finally:
+            done = [t for t in study.get_trials(deepcopy=False) if t.number == current["number"]]
+            if done and done[0].state.name != "RUNNING":
+                print_trial(study, done[0], time.perf_counter() - started)
 
 
 def _report_quietly(study, out: Path, space: dict, settings: dict, storage: str) -> None:
