@@ -17,7 +17,6 @@ from dcgan.tuning.space import searched
 RESULTS_FILE = "results.json"
 CSV_FILE = "trials.csv"
 PLOT_FILE = "fid.svg"
-PNG_FILE = "fid.png"
 
 
 def trial_rows(study, param_names: list[str]) -> list[dict[str, Any]]:
