@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import shutil
 import sqlite3
 import time
@@ -16,8 +17,9 @@ from conftest import blob_images, tiny_config
 optuna = pytest.importorskip("optuna")
 
 from dcgan import tuning  # noqa: E402
-from dcgan.config import ConfigError  # noqa: E402
-from dcgan.data import DataError, PrepareOptions, prepare  # noqa: E402
+from dcgan.data import PrepareOptions, prepare  # noqa: E402
+from dcgan.errors import ConfigError, DataError  # noqa: E402
+from dcgan.tuning import objective  # noqa: E402
 
 # Tiny models (gf/df 8, batch 8) and 32 images per trial: 4 training steps each.
 TINY_SPACE = {
@@ -68,13 +70,13 @@ def load(out: Path, name: str = "tiny"):
 def evaluations(monkeypatch) -> list[tuple[str, str]]:
     """Every evaluate_model call as (split, model dir)."""
     calls: list[tuple[str, str]] = []
-    real = tuning.evaluate_model
+    real = objective.evaluate_model
 
     def spy(model_dir, *args, **kwargs):
         calls.append((kwargs.get("split", "val"), Path(model_dir).resolve().as_posix()))
         return real(model_dir, *args, **kwargs)
 
-    monkeypatch.setattr(tuning, "evaluate_model", spy)
+    monkeypatch.setattr(objective, "evaluate_model", spy)
     return calls
 
 
@@ -142,12 +144,12 @@ def test_search_resume_reports_and_winner_only_test(split_cache, tmp_path, evalu
 
 def test_failed_trial_is_retried_from_its_checkpoint(split_cache, tmp_path, monkeypatch) -> None:
     out = tmp_path / "tune"
-    real = tuning.evaluate_model
+    real = objective.evaluate_model
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(tuning, "evaluate_model", broken)
+    monkeypatch.setattr(objective, "evaluate_model", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         run(split_cache, out, trials=1)
     (failed,) = load(out).trials
@@ -156,7 +158,7 @@ def test_failed_trial_is_retried_from_its_checkpoint(split_cache, tmp_path, monk
     assert (run_dir / "checkpoints" / "ckpt-000000004.npz").exists()
     assert json.loads((out / "results.json").read_text())["trials"][0]["state"] == "FAIL"
 
-    monkeypatch.setattr(tuning, "evaluate_model", real)
+    monkeypatch.setattr(objective, "evaluate_model", real)
     run(split_cache, out, trials=1)
     first, retry = load(out).trials
     assert first.state.name == "FAIL" and retry.state.name == "COMPLETE"
@@ -275,3 +277,17 @@ def test_bad_inputs(split_cache, tiny_cache, tmp_path) -> None:
     with pytest.raises(ConfigError, match="holds the search 'other'"):
         run(split_cache, tmp_path / "h", trials=1)
     assert not list(tmp_path.glob("*/trials"))  # nothing was trained
+
+
+def test_plot_draws_each_trial_and_the_best_so_far(tmp_path) -> None:
+    rows = [{"trial": n, "fid": fid} for n, fid in enumerate([5.0, 3.0, None, 4.0])]  # trial 2 did not complete
+    svg = tuning.write_svg_plot(rows, tmp_path / "fid.svg", "dcgan tune: <tiny>", "validation FID").read_text()
+    assert re.findall(r"<title>(.*?)</title>", svg) == ["trial 0: FID 5", "trial 1: FID 3", "trial 3: FID 4"]
+    assert "dcgan tune: &lt;tiny&gt;" in svg  # the title is escaped
+    (points,) = re.findall(r'<polyline points="([^"]*)"', svg)
+    xy = [tuple(map(float, p.split(","))) for p in points.split()]
+    # a step down at trial 1 (FID 5 -> 3), then flat: trial 3's FID 4 is not a new best
+    assert [y for _, y in xy] == [xy[0][1], xy[0][1], xy[2][1], xy[2][1]] and xy[2][1] > xy[0][1]
+    assert xy[1][0] == xy[2][0] < xy[3][0]
+    empty = tuning.write_svg_plot([{"trial": 0, "fid": None}], tmp_path / "empty.svg", "t", "y").read_text()
+    assert "no completed trials yet" in empty and "<polyline" not in empty
