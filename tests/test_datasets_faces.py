@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dcgan.cli.data import add_commands
 from dcgan.data import DataError
-from dcgan.datasets.cli import add_commands
 from dcgan.datasets.faces import (
     EYE_TEMPLATE,
     Face,

@@ -13,7 +13,7 @@ from PIL import Image
 from dcgan import checkpoint
 from dcgan.bundle import export, load_generator
 from dcgan.data import PrepareOptions, prepare
-from dcgan.selection import read_evals, select_checkpoint
+from dcgan.evaluation.selection import read_evals, select_checkpoint
 from dcgan.training import train
 
 
@@ -63,7 +63,9 @@ def test_select_scores_every_checkpoint_and_keeps_the_best(trained, tmp_path) ->
 def test_select_cli_and_its_errors(trained) -> None:
     run, val = trained
     command = [sys.executable, "-m", "dcgan.cli", "select", str(run), "--data", str(val), "--extractor", "pixels"]
-    done = subprocess.run([*command, "--n", "24", "--min-step", "9", "--quiet"], capture_output=True, text=True)
+    done = subprocess.run(
+        [*command, "--samples", "24", "--min-step", "9", "--no-progress"], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert "best: step" in done.stdout and "export it with" in done.stdout
     missing = subprocess.run([*command, "--steps", "4"], capture_output=True, text=True)

@@ -22,7 +22,6 @@ installed). Optuna is imported lazily: `pip install 'dcgan[tune]'`.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -377,7 +376,7 @@ def evaluate_model(
 ) -> dict:
     """FID/KID of an exported bundle against reference stats, on n samples of the fixed z seed `seed`."""
     from dcgan.bundle import load_generator
-    from dcgan.metrics import evaluate_generator, generate_from_z
+    from dcgan.evaluation.scoring import evaluate_generator, generate_from_z
 
     model = load_generator(model_dir)
     z = model.sample_z(n, seed)
@@ -440,7 +439,7 @@ def make_objective(
             import tensorflow as tf
 
             from dcgan.bundle import export
-            from dcgan.metrics import MetricsError
+            from dcgan.errors import MetricsError
             from dcgan.training import train
 
             keras.utils.clear_session(free_memory=True)  # drop the previous trial's models and graphs
@@ -730,7 +729,7 @@ def report(study, out: Path, space: dict[str, dict], settings: dict, storage: st
 
 def evaluate_winner_on_test(study, out: Path, test_dir: Path, extractor, settings: dict) -> dict:
     """Score the best trial's model on the test split once (kept in the study; reused while it stays the winner)."""
-    from dcgan.metrics import reference_stats
+    from dcgan.evaluation.reference import reference_stats
 
     try:
         best = study.best_trial
@@ -874,8 +873,8 @@ def tune(
     check_settings(study, settings)
     settings = study.user_attrs["settings"]
 
-    from dcgan.features import get_extractor
-    from dcgan.metrics import reference_stats
+    from dcgan.evaluation.extractors import get_extractor
+    from dcgan.evaluation.reference import reference_stats
 
     lazy: dict[str, Any] = {}
 
@@ -964,86 +963,3 @@ def _print_trial(study, trial, seconds: float) -> None:
     else:
         outcome = f"{trial.state.name.lower()}: {trial.user_attrs.get('note', '')}"
     print(f"trial {trial.number} [{seconds:.0f} s] {params} → {outcome}", flush=True)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# `dcgan tune`
-
-
-def cmd_tune(args: argparse.Namespace) -> None:
-    base = load_config(args.base_config) if args.base_config else None
-    try:
-        tune(
-            args.data,
-            args.trials,
-            args.budget_images,
-            study_name=args.study,
-            storage=args.storage,
-            out=args.out,
-            extractor=args.extractor,
-            eval_samples=args.eval_samples,
-            eval_seed=args.eval_seed,
-            base=base,
-            space=load_space(args.space),
-            test=args.test,
-            ref_max=args.ref_max,
-            kid_subsets=args.kid_subsets,
-            max_retries=args.max_retries,
-            sampler_seed=args.seed,
-            discard_checkpoints=args.discard_checkpoints,
-            threads=args.threads,
-        )
-    except TuningInterrupted as exc:
-        print(f"dcgan tune: {exc}", file=sys.stderr)
-        sys.exit(130)
-
-
-def add_tune_command(subparsers) -> argparse.ArgumentParser:
-    """Register `dcgan tune` on an argparse subparsers object (sets func=cmd_tune)."""
-    from dcgan.features import EXTRACTORS
-
-    p = subparsers.add_parser(
-        "tune",
-        help="hyperparameter search with Optuna (resumable), scored by FID on the validation split",
-        description="Search learning rates (D and G), beta1, batch size, widths, label smoothing and the z prior. "
-        "Each trial trains for --budget-images images, is exported and scored by FID/KID on DIR/val with a "
-        "fixed z seed. The study is kept in SQLite, so rerunning the same command resumes it; failed or "
-        "interrupted trials are retried from their checkpoint. --test scores the winner (only) on DIR/test.",
-    )
-    p.add_argument("--data", type=Path, required=True, metavar="DIR", help="split cache from `dcgan prepare --split`")
-    p.add_argument(
-        "--trials", type=int, required=True, help="finished trials the study should have (a rerun resumes/extends)"
-    )
-    p.add_argument(
-        "--budget-images", type=int, required=True, metavar="M", help="images per trial: M // batch_size steps"
-    )
-    p.add_argument("--study", default=None, metavar="NAME", help="study name (default: the data folder's name)")
-    p.add_argument("--storage", default=None, metavar="URL", help="Optuna storage (default: sqlite:///OUT/study.db)")
-    p.add_argument("--out", type=Path, default=None, help="results and trial run dirs (default: runs/tune-NAME)")
-    p.add_argument(
-        "--extractor",
-        choices=tuple(EXTRACTORS),
-        default="inception-fid",
-        help="features for FID/KID: inception-fid (standard, needs dcgan[eval]; ~5-10 images/s on CPU), "
-        "pixels (fast, test/debug only)",
-    )
-    p.add_argument("--eval-samples", type=int, default=1000, help="generated samples per evaluation (default 1000)")
-    p.add_argument("--eval-seed", type=int, default=0, help="z seed of the evaluation samples (same for all trials)")
-    p.add_argument("--base-config", type=Path, default=None, metavar="JSON", help="config of the fields not searched")
-    p.add_argument(
-        "--space",
-        default=None,
-        metavar="JSON",
-        help='search space changes, inline JSON or a file: {"gf": [32, 64], "lr_d": {"low": 1e-4, "high": 5e-4, '
-        '"log": true}, "beta1": 0.5, "z_prior": null}: a list of choices, a range, a fixed value, or null to '
-        "take the base config's value",
-    )
-    p.add_argument("--test", action="store_true", help="score the winner (only) on DIR/test, once")
-    p.add_argument("--ref-max", type=int, default=None, help="use only the first N images of val/test as reference")
-    p.add_argument("--kid-subsets", type=int, default=100, help="KID subsets (default 100)")
-    p.add_argument("--max-retries", type=int, default=2, help="retries of a failed trial (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="sampler seed")
-    p.add_argument("--threads", type=int, default=None, help="PyTorch threads for inception-fid")
-    p.add_argument("--discard-checkpoints", action="store_true", help="delete a trial's checkpoints once it is scored")
-    p.set_defaults(func=cmd_tune)
-    return p

@@ -1,8 +1,7 @@
-"""The dataset commands: `dcgan download`, `dcgan imagenet`, `dcgan faces`, `dcgan datasets`.
+"""The data commands: `dcgan prepare`, `dcgan download`, `dcgan imagenet`, `dcgan faces`, `dcgan datasets`.
 
 `add_commands(subparsers)` registers them on the main `dcgan` parser. Heavy packages load inside the
-command functions only. User errors are raised as `dcgan.data.DataError` (a ValueError), which the main
-CLI prints as `dcgan CMD: error: ...` with exit status 2.
+command functions only.
 """
 
 from __future__ import annotations
@@ -10,7 +9,28 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dcgan.cli._flags import add_split_seed
 from dcgan.datasets.download import LSUN_CATEGORIES, SOURCES
+from dcgan.errors import ConfigError
+
+
+def cmd_prepare(args: argparse.Namespace) -> None:
+    from dcgan.data import PrepareOptions, prepare
+
+    opts = PrepareOptions(args.size, args.crop, args.grayscale)
+    partition = args.partition
+    if partition is None and args.split and args.src.is_dir():
+        from dcgan.datasets.celeba import find_partition
+
+        partition = find_partition(args.src)
+        if partition is not None:
+            print(f"{partition} found: splitting by CelebA's official partition instead of --split {args.split}")
+    if partition is not None:
+        from dcgan.datasets.celeba import prepare_partitioned
+
+        prepare_partitioned(args.src, args.out, opts, partition, workers=args.workers)
+        return
+    prepare(args.src, args.out, opts, split=args.split, seed=args.split_seed, workers=args.workers)
 
 
 def cmd_download(args: argparse.Namespace) -> None:
@@ -20,7 +40,7 @@ def cmd_download(args: argparse.Namespace) -> None:
     if args.dataset == "lsun":
         options.update(category=args.category, subset=args.subset, limit=args.limit)
     elif args.limit is not None:
-        raise ValueError("--limit applies to lsun only")
+        raise ConfigError("--limit applies to lsun only")
     result = download_dataset(args.dataset, args.out, **options)
     count = result.get("count", result.get("counts"))
     print(f"{args.dataset}: {count} images in {result['images']}")
@@ -39,7 +59,7 @@ def cmd_imagenet(args: argparse.Namespace) -> None:
         PrepareOptions(args.size, args.crop, args.grayscale),
         classes=parse_classes(args.classes),
         split=args.split,
-        seed=args.seed,
+        seed=args.split_seed,
         limit_per_class=args.limit_per_class,
         workers=args.workers,
     )
@@ -79,6 +99,30 @@ def cmd_datasets(args: argparse.Namespace) -> None:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("prepare", help="images (folder or .tar) → uint8 cache with manifest")
+    p.add_argument("src", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument(
+        "--crop",
+        choices=("center", "celeba", "none"),
+        default="center",
+        help="center: centre square; celeba: the DCGAN CelebA crop (108×108 at (35, 55) of 178×218, scaled to "
+        "the image); none: resize the whole image",
+    )
+    p.add_argument("--grayscale", action="store_true")
+    p.add_argument("--split", help="train,val,test fractions, e.g. 0.9,0.05,0.05")
+    p.add_argument(
+        "--partition",
+        type=Path,
+        default=None,
+        help="CelebA's list_eval_partition.txt: split by it (0 train, 1 val, 2 test) instead of the name hash; "
+        "used automatically with --split when SRC holds that file",
+    )
+    add_split_seed(p)
+    p.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")
+    p.set_defaults(func=cmd_prepare)
+
     envs = ", ".join(f"{name}: {s.env}" for name, s in SOURCES.items())
     p = subparsers.add_parser(
         "download",
@@ -122,7 +166,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--crop", choices=("center", "none"), default="center")
     p.add_argument("--grayscale", action="store_true")
     p.add_argument("--split", help="train,val,test fractions, e.g. 0.9,0.05,0.05")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split assignment")
+    add_split_seed(p)
     p.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")
     p.set_defaults(func=cmd_imagenet)
 
