@@ -43,9 +43,11 @@ def add_samples(parser: argparse.ArgumentParser, default: int, purpose: str, old
     deprecated(parser, old, "--samples", "samples", type=int)
 
 
-def add_progress(parser: argparse.ArgumentParser, help: str = "progress bars on stderr") -> None:
+def add_progress(parser: argparse.ArgumentParser, help: str = "progress bars on stderr", quiet: bool = True) -> None:
+    """--progress/--no-progress; `quiet`: also the deprecated --quiet of the commands that had it."""
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help=help)
-    deprecated(parser, "--quiet", "--no-progress", "progress", nargs=0, const=False)
+    if quiet:
+        deprecated(parser, "--quiet", "--no-progress", "progress", nargs=0, const=False)
 
 
 def add_z_seed(parser: argparse.ArgumentParser, help: str, old: str = "--seed") -> None:

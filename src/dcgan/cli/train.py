@@ -93,7 +93,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "the hosts in TF_CONFIG (MultiWorkerMirroredStrategy); tpu: the TPU in $TPU_NAME (TPUStrategy). "
         "--batch-size is the global batch on every strategy",
     )
-    add_progress(p, "show the progress bar (chief only)")
+    add_progress(p, "show the progress bar (chief only)", quiet=False)
     add_config_flags(p)
     p.set_defaults(func=cmd_train)
 
