@@ -256,6 +256,20 @@ def test_reference_stats_subset_has_its_own_file(cache_dir: Path) -> None:
     assert reference_stats(cache_dir, PixelFeatures(), max_images=1000).count == 64  # capped: the full file
 
 
+def test_reference_stats_of_an_old_format_are_recomputed(cache_dir: Path, capsys) -> None:
+    stats = reference_stats(cache_dir, PixelFeatures())
+    with np.load(stats.path, allow_pickle=False) as data:
+        fields = {**data, "format": np.int64(99)}
+    with open(stats.path, "wb") as f:
+        np.savez(f, **fields)
+    with pytest.raises(MetricsError, match="stats format 99"):
+        ReferenceStats.load(stats.path)
+    again = reference_stats(cache_dir, PixelFeatures())
+    assert "ignoring unreadable" in capsys.readouterr().err
+    np.testing.assert_array_equal(again.sigma, stats.sigma)
+    assert ReferenceStats.load(stats.path).count == 64  # replaced by the current format
+
+
 def test_reference_stats_read_only_folder_still_works(cache_dir: Path, monkeypatch, capsys) -> None:
     def refuse(self, path):
         raise PermissionError("read-only")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from dcgan.atomic import atomic_path
 from dcgan.errors import MetricsError
 from dcgan.evaluation.extractors import FeatureExtractor, extract
 from dcgan.evaluation.frechet import feature_stats, psd_sqrt
@@ -50,28 +50,23 @@ class ReferenceStats:
         return self._sqrt_sigma
 
     def save(self, path: Path) -> Path:
-        """Write atomically (temp file beside it, then os.replace); features kept as float32 when exact."""
+        """Write atomically (dcgan.atomic); features kept as float32 when exact."""
         path = Path(path)
         features = self.features
         if np.array_equal(features.astype(np.float32), features):
             features = features.astype(np.float32)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(
-                    f,
-                    format=np.int64(STATS_FORMAT),
-                    extractor=np.str_(self.extractor),
-                    fingerprint=np.str_(self.fingerprint),
-                    count=np.int64(self.count),
-                    mu=self.mu,
-                    sigma=self.sigma,
-                    features=features,
-                    source=np.str_(self.source),
-                )
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(
+                f,
+                format=np.int64(STATS_FORMAT),
+                extractor=np.str_(self.extractor),
+                fingerprint=np.str_(self.fingerprint),
+                count=np.int64(self.count),
+                mu=self.mu,
+                sigma=self.sigma,
+                features=features,
+                source=np.str_(self.source),
+            )
         self.path = path
         return path
 
@@ -135,7 +130,7 @@ def reference_stats(
     if path.exists() and not refresh:
         try:
             stats = ReferenceStats.load(path)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, MetricsError) as exc:  # a stale format is recomputed too
             print(f"warning: ignoring unreadable {path} ({exc}); recomputing", file=sys.stderr)
         else:
             if (stats.extractor, stats.fingerprint, stats.count) == (extractor.name, fingerprint, len(images)):
