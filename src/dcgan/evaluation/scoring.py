@@ -158,14 +158,7 @@ def evaluate_images(
     **metric_options,
 ) -> dict:
     """Score a fixed uint8 image array (e.g. another real split, possibly memory-mapped) against a reference."""
-    offset = 0
-
-    def generate_fn(count: int) -> np.ndarray:
-        nonlocal offset
-        batch = np.asarray(images[offset : offset + count])
-        offset += count
-        return batch
-
+    generate_fn = generate_from_z(np.asarray, images)  # the images themselves, batch by batch
     return evaluate_generator(generate_fn, len(images), reference, extractor, batch_size, progress, **metric_options)
 
 
