@@ -200,8 +200,8 @@ def validation_row(
 ) -> dict:
     """The fast checkpoint score (FID and KID, no P/R) as the one row format of a run's evals.jsonl.
 
-    Written by training's `--eval-every` and by `dcgan select`; a row is reused for the same
-    `VALIDATION_KEY` fields (step, weights, extractor, samples, z_seed and reference fingerprint).
+    Written by training's `--eval-every` and by `dcgan select`; select reuses a logged row with the same step,
+    weights, extractor, samples, z_seed and reference (the fingerprint of the reference images).
     """
     result = score_generator(
         generate,
@@ -227,9 +227,6 @@ def validation_row(
         "reference_source": reference.source,
         "by": by,
     }
-
-
-VALIDATION_KEY = ("step", "weights", "extractor", "samples", "z_seed", "reference")
 
 
 def format_table(result: dict) -> str:

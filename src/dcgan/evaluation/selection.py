@@ -20,7 +20,6 @@ from dcgan import checkpoint
 from dcgan.atomic import write_json_atomic
 from dcgan.config import load as load_config
 from dcgan.errors import CheckpointError, MetricsError
-from dcgan.evaluation.scoring import VALIDATION_KEY
 
 
 def read_evals(log: Path) -> list[dict]:
@@ -41,12 +40,12 @@ class EvalLog:
             handle.flush()
             os.fsync(handle.fileno())
 
-    def scored(self, **key) -> dict[tuple, dict]:
-        """The logged rows by `VALIDATION_KEY`, limited to those matching `key` (e.g. extractor, samples)."""
+    def scored(self, **scoring) -> dict[tuple[int, str], dict]:
+        """The logged rows scored as `scoring` says (extractor, samples, z_seed, reference), by (step, weights)."""
         return {
-            tuple(row.get(k) for k in VALIDATION_KEY): row
+            (row["step"], row.get("weights")): row
             for row in read_evals(self.path)
-            if all(row.get(k) == v for k, v in key.items())
+            if all(row.get(k) == v for k, v in scoring.items())
         }
 
 
@@ -133,7 +132,7 @@ def select_checkpoint(
     rows = []
     for step, path in found:
         group = generator_group(checkpoint.groups_in(path), raw)
-        row = done.get((step, group, extractor.name, n, cfg.seed, reference.fingerprint))
+        row = done.get((step, group))
         if row is None:
             checkpoint.restore(path, {group: generator.variables}, groups=(group,))
             row = validation_row(
