@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from dcgan.cli import build_parser, config_from_args
+from dcgan.cli import build_parser
+from dcgan.cli.train import config_from_args
 from dcgan.config import Config, ConfigError, from_dict, load
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dcgan.cli.data import add_commands
 from dcgan.data import Cache, PrepareOptions, prepare
 from dcgan.datasets import celeba, imagenet, lsun, mnist
-from dcgan.datasets.cli import add_commands
 from dcgan.datasets.listing import format_table, list_prepared
 from dcgan.errors import DataError
 
@@ -301,7 +301,7 @@ def test_commands_plug_into_the_main_cli(tmp_path, capsys) -> None:
 
 def test_registering_the_commands_imports_nothing_heavy() -> None:
     code = (
-        "import argparse, sys; from dcgan.datasets.cli import add_commands; "
+        "import argparse, sys; from dcgan.cli.data import add_commands; "
         "p = argparse.ArgumentParser(); add_commands(p.add_subparsers()); "
         "print(sorted(m for m in ('tensorflow', 'keras', 'mtcnn', 'lmdb', 'imagehash') if m in sys.modules))"
     )

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dcgan.cli.data import add_commands
 from dcgan.data import Cache, PrepareOptions, prepare
 from dcgan.datasets import archives, download
-from dcgan.datasets.cli import add_commands
 from dcgan.datasets.download import ChecksumError, DownloadError, KnownFile, fetch, file_url, mirror_for
 from dcgan.datasets.mnist import write_idx
 from dcgan.errors import DataError

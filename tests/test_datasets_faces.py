@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan.datasets.cli import add_commands
+from dcgan.cli.data import add_commands
 from dcgan.datasets.faces import (
     EYE_TEMPLATE,
     Face,

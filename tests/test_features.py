@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 from conftest import blob_images
 
-from dcgan import features
-from dcgan.features import MetricsError, PixelFeatures, as_rgb_uint8, extract, get_extractor
+from dcgan.errors import MetricsError
+from dcgan.evaluation.extractors import PixelFeatures, as_rgb_uint8, extract, get_extractor
+from dcgan.evaluation.extractors import inception_fid as inception_fid_module
+from dcgan.evaluation.extractors import keras_inception as keras_module
 
 
 def test_as_rgb_uint8_expands_grayscale_and_checks_input() -> None:
@@ -55,11 +57,11 @@ def test_get_extractor() -> None:
 
 def test_keras_inception_without_local_weights_fails_clearly(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.delenv(features.KERAS_WEIGHTS_ENV, raising=False)
-    monkeypatch.setattr(features, "keras_weights_candidates", lambda: [tmp_path / "models" / "none.h5"])
+    monkeypatch.delenv(keras_module.KERAS_WEIGHTS_ENV, raising=False)
+    monkeypatch.setattr(keras_module, "keras_weights_candidates", lambda: [tmp_path / "models" / "none.h5"])
     with pytest.raises(MetricsError, match="cannot") as info:
         get_extractor("keras-inception")
-    assert "inception-fid" in str(info.value) and features.KERAS_WEIGHTS_ENV in str(info.value)
+    assert "inception-fid" in str(info.value) and keras_module.KERAS_WEIGHTS_ENV in str(info.value)
     with pytest.raises(MetricsError, match="does not exist"):
         get_extractor("keras-inception", weights=tmp_path / "nope.h5")
 
@@ -73,7 +75,7 @@ def test_keras_inception_wiring_with_a_local_weights_file(monkeypatch, tmp_path)
     keras.applications.InceptionV3(
         include_top=False, weights=None, pooling="avg", input_shape=(299, 299, 3)
     ).save_weights(weights)
-    monkeypatch.setenv(features.KERAS_WEIGHTS_ENV, str(weights))
+    monkeypatch.setenv(keras_module.KERAS_WEIGHTS_ENV, str(weights))
     ex = get_extractor("keras-inception")
     assert (ex.name, ex.dim, ex.comparable) == ("keras-inception", 2048, False)
     out = ex(np.random.default_rng(0).integers(0, 256, (2, 64, 64, 1), dtype=np.uint8))
@@ -84,7 +86,7 @@ def test_keras_inception_wiring_with_a_local_weights_file(monkeypatch, tmp_path)
 
 
 def test_inception_fid_without_optional_dependencies_fails_clearly(monkeypatch) -> None:
-    monkeypatch.setattr(features.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(inception_fid_module.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(MetricsError, match=r"dcgan\[eval\]"):
         get_extractor("inception-fid")
 
@@ -113,7 +115,7 @@ def test_tf1_bilinear_resize_formula(torch_mod) -> None:
     """TF1 resize_bilinear (align_corners=False, no half-pixel centres): out[i] = lerp at i·in/out, border-clamped."""
     rng = np.random.default_rng(0)
     image = rng.uniform(0, 255, (5, 7)).astype(np.float32)
-    out = features.tf1_bilinear_resize(torch_mod.from_numpy(image)[None, None], 11)[0, 0].numpy()
+    out = inception_fid_module.tf1_bilinear_resize(torch_mod.from_numpy(image)[None, None], 11)[0, 0].numpy()
 
     def axis_weights(n_in: int, n_out: int) -> np.ndarray:
         w = np.zeros((n_out, n_in))

@@ -13,21 +13,17 @@ import scipy.linalg
 from conftest import blob_images, tiny_config
 from scipy.spatial.distance import cdist
 
-from dcgan import metrics
+from dcgan.cli import evaluate as evaluate_cli
 from dcgan.data import Cache
-from dcgan.features import MetricsError, PixelFeatures
-from dcgan.metrics import (
-    ReferenceStats,
-    evaluate_features,
-    evaluate_generator,
-    evaluate_images,
-    feature_stats,
-    fid_from_features,
-    frechet_distance,
-    kernel_inception_distance,
-    precision_recall,
-    reference_stats,
-)
+from dcgan.errors import MetricsError
+from dcgan.evaluation import frechet, scoring
+from dcgan.evaluation import reference as reference_module
+from dcgan.evaluation.extractors import PixelFeatures
+from dcgan.evaluation.frechet import feature_stats, fid_from_features, frechet_distance
+from dcgan.evaluation.kid import kernel_inception_distance
+from dcgan.evaluation.precision_recall import precision_recall
+from dcgan.evaluation.reference import ReferenceStats, reference_stats
+from dcgan.evaluation.scoring import evaluate_features, evaluate_generator, evaluate_images
 
 # ---------------------------------------------------------------------------------------------------------------- FID
 
@@ -88,7 +84,7 @@ def test_fid_eps_offset_fallback(monkeypatch) -> None:
             return np.full_like(matrix, np.nan)
         return real_sqrtm(matrix)
 
-    monkeypatch.setattr(metrics.scipy.linalg, "sqrtm", flaky_sqrtm)
+    monkeypatch.setattr(frechet.scipy.linalg, "sqrtm", flaky_sqrtm)
     s1, s2 = np.diag([1.0, 2.0]), np.diag([3.0, 4.0])
     value = frechet_distance(np.zeros(2), s1, np.zeros(2), s2, eps=1e-3)
     assert len(calls) == 2
@@ -99,9 +95,9 @@ def test_fid_eps_offset_fallback(monkeypatch) -> None:
 
 def test_fid_drops_tiny_imaginary_parts_and_rejects_large(monkeypatch) -> None:
     s = np.eye(2)
-    monkeypatch.setattr(metrics.scipy.linalg, "sqrtm", lambda m: np.eye(2) + 1e-9j)
+    monkeypatch.setattr(frechet.scipy.linalg, "sqrtm", lambda m: np.eye(2) + 1e-9j)
     assert frechet_distance(np.zeros(2), s, np.zeros(2), s) == pytest.approx(0.0, abs=1e-8)
-    monkeypatch.setattr(metrics.scipy.linalg, "sqrtm", lambda m: np.eye(2) + 0.5j)
+    monkeypatch.setattr(frechet.scipy.linalg, "sqrtm", lambda m: np.eye(2) + 0.5j)
     with pytest.raises(MetricsError, match="imaginary"):
         frechet_distance(np.zeros(2), s, np.zeros(2), s)
 
@@ -241,7 +237,7 @@ def test_reference_stats_cached_atomically_and_reused(cache_dir: Path, monkeypat
     np.testing.assert_array_equal(stats.features, features)
 
     calls = []
-    monkeypatch.setattr(metrics, "extract", lambda *a, **k: calls.append(1) or features)
+    monkeypatch.setattr(reference_module, "extract", lambda *a, **k: calls.append(1) or features)
     again = reference_stats(Cache.open(cache_dir), extractor)
     assert calls == [] and again.fingerprint == stats.fingerprint
     np.testing.assert_array_equal(again.sigma, stats.sigma)
@@ -258,6 +254,20 @@ def test_reference_stats_subset_has_its_own_file(cache_dir: Path) -> None:
     stats = reference_stats(cache_dir, PixelFeatures(), max_images=20)
     assert stats.count == 20 and stats.path == cache_dir / "fid_stats_pixels_n20.npz"
     assert reference_stats(cache_dir, PixelFeatures(), max_images=1000).count == 64  # capped: the full file
+
+
+def test_reference_stats_of_an_old_format_are_recomputed(cache_dir: Path, capsys) -> None:
+    stats = reference_stats(cache_dir, PixelFeatures())
+    with np.load(stats.path, allow_pickle=False) as data:
+        fields = {**data, "format": np.int64(99)}
+    with open(stats.path, "wb") as f:
+        np.savez(f, **fields)
+    with pytest.raises(MetricsError, match="stats format 99"):
+        ReferenceStats.load(stats.path)
+    again = reference_stats(cache_dir, PixelFeatures())
+    assert "ignoring unreadable" in capsys.readouterr().err
+    np.testing.assert_array_equal(again.sigma, stats.sigma)
+    assert ReferenceStats.load(stats.path).count == 64  # replaced by the current format
 
 
 def test_reference_stats_read_only_folder_still_works(cache_dir: Path, monkeypatch, capsys) -> None:
@@ -301,7 +311,7 @@ def test_evaluate_generator_records_extractor_and_ranks_samples(cache_dir: Path)
         json.dumps(result)  # JSON-ready
     assert good["fid"] < noise["fid"] and good["kid_mean"] < noise["kid_mean"]
     assert good["precision"] > noise["precision"]
-    assert "KID" in metrics.format_table(good) and "NOT comparable" in metrics.format_table(good)
+    assert "KID" in scoring.format_table(good) and "NOT comparable" in scoring.format_table(good)
 
 
 def test_evaluate_images_same_split_is_near_perfect(cache_dir: Path) -> None:
@@ -327,15 +337,15 @@ def test_evaluate_rejects_bad_generator_output_and_mismatched_extractor(cache_di
 
 def run_cli(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="dcgan")
-    metrics.add_evaluate_command(parser.add_subparsers(dest="command", required=True))
+    evaluate_cli.add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    assert args.func is metrics.cmd_evaluate
+    assert args.func is evaluate_cli.cmd_evaluate
     args.func(args)
 
 
 def make_bundle(path: Path) -> Path:
     """A minimal model bundle (model.json + generator.npz) around an untrained tiny generator."""
-    from dcgan.config import write_json_atomic
+    from dcgan.atomic import write_json_atomic
     from dcgan.model import build_generator
 
     cfg = tiny_config()
@@ -357,7 +367,7 @@ def test_cli_evaluate_model_bundle_writes_json(cache_dir: Path, tmp_path: Path, 
             str(bundle),
             "--data",
             str(cache_dir),
-            "--n",
+            "--samples",
             "40",
             "--extractor",
             "pixels",
@@ -367,7 +377,7 @@ def test_cli_evaluate_model_bundle_writes_json(cache_dir: Path, tmp_path: Path, 
             "5",
             "--batch-size",
             "16",
-            "--quiet",
+            "--no-progress",
         ]
     )
     text = capsys.readouterr().out
@@ -386,7 +396,7 @@ def test_cli_evaluate_cache_against_cache(cache_dir: Path, tmp_path: Path, capsy
             str(cache_dir),
             "--data",
             str(cache_dir),
-            "--n",
+            "--samples",
             "30",
             "--extractor",
             "pixels",
@@ -395,7 +405,7 @@ def test_cli_evaluate_cache_against_cache(cache_dir: Path, tmp_path: Path, capsy
             "--no-pr",
             "--kid-subsets",
             "3",
-            "--quiet",
+            "--no-progress",
         ]
     )
     result = json.loads(out.read_text())
@@ -407,7 +417,8 @@ def test_cli_keras_inception_without_weights_is_a_clear_error(cache_dir: Path, m
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.delenv("DCGAN_KERAS_INCEPTION_WEIGHTS", raising=False)
     monkeypatch.setattr(
-        "dcgan.features.keras_weights_candidates", lambda: [tmp_path / "keras_home" / "models" / "missing.h5"]
+        "dcgan.evaluation.extractors.keras_inception.keras_weights_candidates",
+        lambda: [tmp_path / "keras_home" / "models" / "missing.h5"],
     )
     with pytest.raises(MetricsError, match="downloads"):
         run_cli(["evaluate", str(cache_dir), "--data", str(cache_dir), "--extractor", "keras-inception"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ from PIL import Image
 from dcgan import checkpoint
 from dcgan.bundle import export, load_generator
 from dcgan.data import PrepareOptions, prepare
-from dcgan.selection import read_evals, select_checkpoint
+from dcgan.evaluation.selection import read_evals, select_checkpoint
 from dcgan.training import train
 
 
@@ -63,7 +64,9 @@ def test_select_scores_every_checkpoint_and_keeps_the_best(trained, tmp_path) ->
 def test_select_cli_and_its_errors(trained) -> None:
     run, val = trained
     command = [sys.executable, "-m", "dcgan.cli", "select", str(run), "--data", str(val), "--extractor", "pixels"]
-    done = subprocess.run([*command, "--n", "24", "--min-step", "9", "--quiet"], capture_output=True, text=True)
+    done = subprocess.run(
+        [*command, "--samples", "24", "--min-step", "9", "--no-progress"], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert "best: step" in done.stdout and "export it with" in done.stdout
     missing = subprocess.run([*command, "--steps", "4"], capture_output=True, text=True)
@@ -95,3 +98,30 @@ def test_export_averages_generator_weights_over_checkpoints(trained, tmp_path) -
         text=True,
     )
     assert done.returncode == 2 and "no checkpoint for step 99" in done.stderr
+
+
+def test_select_reuses_the_scores_training_logged(trained, tmp_path) -> None:
+    _, val = trained
+    watched = tmp_path / "watched"
+    cfg = tiny_config(steps=6, checkpoint_every=3, keep_checkpoints=10, eval_every=3, eval_samples=24)
+    train(cfg.replace(eval_extractor="pixels"), val.parent / "train", watched, progress=False)
+    logged = read_evals(watched / "evals.jsonl")
+    assert [(r["step"], r["by"]) for r in logged] == [(3, "dcgan train"), (6, "dcgan train")]
+    best_json = json.loads((watched / "checkpoints" / "best" / "best.json").read_text())
+    assert best_json == min(logged, key=lambda r: r["fid"])  # the keeper's row, as logged
+
+    fresh = tmp_path / "fresh"  # the same run without its log: select must compute the same scores
+    shutil.copytree(watched, fresh)
+    (fresh / "evals.jsonl").unlink()
+    reused = select_checkpoint(watched, val, n=24, extractor_name="pixels", progress=False)
+    assert reused["rows"] == logged and len(read_evals(watched / "evals.jsonl")) == 2
+    computed = select_checkpoint(fresh, val, n=24, extractor_name="pixels", progress=False)["rows"]
+    assert [r["by"] for r in computed] == ["dcgan select"] * 2
+    assert set(computed[0]) == set(logged[0])  # one row format for both writers
+    for mine, theirs in zip(computed, logged, strict=True):
+        assert mine["fid"] == pytest.approx(theirs["fid"], rel=1e-4)
+        assert {k: mine[k] for k in ("step", "weights", "samples", "z_seed", "reference")} == {
+            k: theirs[k] for k in ("step", "weights", "samples", "z_seed", "reference")
+        }
+    other_z = select_checkpoint(watched, val, n=20, extractor_name="pixels", progress=False)  # another z: scored anew
+    assert len(read_evals(watched / "evals.jsonl")) == 4 and {r["samples"] for r in other_z["rows"]} == {20}

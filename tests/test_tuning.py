@@ -17,6 +17,7 @@ from conftest import blob_images, tiny_config
 optuna = pytest.importorskip("optuna")
 
 from dcgan import tuning  # noqa: E402
+from dcgan.cli import tune as tune_cli  # noqa: E402
 from dcgan.data import PrepareOptions, prepare  # noqa: E402
 from dcgan.errors import ConfigError, DataError  # noqa: E402
 from dcgan.tuning import objective  # noqa: E402
@@ -116,9 +117,9 @@ def test_search_resume_reports_and_winner_only_test(split_cache, tmp_path, evalu
     # resume through the CLI with one more trial and --test: trials are added, the old ones stay
     tiny_config().save(tmp_path / "base.json")
     parser = argparse.ArgumentParser()
-    tuning.add_tune_command(parser.add_subparsers())
+    tune_cli.add_commands(parser.add_subparsers())
     argv = f"tune --data {split_cache} --trials 3 --budget-images {BUDGET} --study tiny --out {out} --test"
-    argv += f" --extractor pixels --eval-samples 24 --kid-subsets 10 --base-config {tmp_path / 'base.json'}"
+    argv += f" --extractor pixels --samples 24 --kid-subsets 10 --base-config {tmp_path / 'base.json'}"
     args = parser.parse_args([*argv.split(), "--space", json.dumps(TINY_SPACE)])
     args.func(args)
     study = load(out)
@@ -180,13 +181,11 @@ def test_interrupted_search_exits_130_and_resumes_the_trial(split_cache, tmp_pat
 
     monkeypatch.setattr(dcgan.training, "train", stopped_halfway)
     parser = argparse.ArgumentParser()
-    tuning.add_tune_command(parser.add_subparsers())
+    tune_cli.add_commands(parser.add_subparsers())
     (tmp_path / "space.json").write_text(json.dumps(TINY_SPACE))
     tiny_config().save(tmp_path / "base.json")
     argv = f"tune --data {split_cache} --trials 1 --budget-images {BUDGET} --study tiny --out {out} --extractor pixels"
-    argv += (
-        f" --eval-samples 24 --kid-subsets 10 --space {tmp_path / 'space.json'} --base-config {tmp_path / 'base.json'}"
-    )
+    argv += f" --samples 24 --kid-subsets 10 --space {tmp_path / 'space.json'} --base-config {tmp_path / 'base.json'}"
     args = parser.parse_args(argv.split())
     with pytest.raises(SystemExit) as stop:
         args.func(args)

@@ -21,7 +21,6 @@ from dcgan.config import (
     TRAINING_KNOBS,
     Config,
     ConfigError,
-    write_json_atomic,
     write_text_atomic,
 )
 from dcgan.config import load as load_config
@@ -249,13 +248,13 @@ class Checkpointer(keras.callbacks.Callback):
 class Evaluator(keras.callbacks.Callback):
     """Validation FID/KID of fixed-z samples every `every` steps; keeps the best checkpoint in checkpoints/best.
 
-    GANs often get worse late in training, so the best checkpoint by validation FID is the one to export.
+    GANs often get worse late in training, so the best checkpoint by validation FID is the one to export. The
+    rows are `dcgan select`'s (evaluation.scoring.validation_row), so select reuses them.
     """
 
     def __init__(self, gan: DCGAN, run_dir: Path, val: Path, saver: Checkpointer, writer) -> None:
         super().__init__()
-        from dcgan.features import get_extractor
-        from dcgan.metrics import reference_stats
+        from dcgan.evaluation import BestCheckpoint, EvalLog, get_extractor, reference_stats
 
         cfg = gan.cfg
         self.gan, self.saver, self.writer = gan, saver, writer
@@ -263,38 +262,38 @@ class Evaluator(keras.callbacks.Callback):
         self.extractor = get_extractor(cfg.eval_extractor)
         self.reference = reference_stats(Cache.open(val), self.extractor)
         self.z = fixed_z(cfg, cfg.eval_samples)
-        self.log = run_dir / "evals.jsonl"
-        self.best_dir = run_dir / "checkpoints" / "best"
-        best = self.best_dir / "best.json"
-        self.best = json.loads(best.read_text()) if best.exists() else None
+        self.log = EvalLog(run_dir / "evals.jsonl")
+        self.best = BestCheckpoint(run_dir / "checkpoints" / "best")
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if batch % self.every == 0 and batch > self.gan.cfg.d_warmup:  # G rests in the warm-up: nothing new to score
             self.evaluate(batch)
 
     def evaluate(self, step: int) -> dict:
-        from dcgan.metrics import validation_score
+        from dcgan.evaluation import validation_row
 
         def generate(z: np.ndarray) -> np.ndarray:
             return to_uint8(self.gan.sampler(z, training=False))
 
-        row = {
-            "step": step,
-            "weights": "g_ema" if self.gan.generator_ema is not None else "generator",
-            **validation_score(generate, self.z, self.reference, self.extractor),
-        }
-        with open(self.log, "a") as handle:
-            handle.write(json.dumps(row) + "\n")
+        weights = "g_ema" if self.gan.generator_ema is not None else "generator"
+        row = validation_row(
+            generate,
+            self.z,
+            self.reference,
+            self.extractor,
+            step=step,
+            weights=weights,
+            z_seed=self.gan.cfg.seed,
+            by="dcgan train",
+        )
+        self.log.append(row)
         with self.writer.as_default(step=step):
             tf.summary.scalar("val/fid", row["fid"])
             tf.summary.scalar("val/kid", row["kid"])
-        if self.best is None or row["fid"] < self.best["fid"]:
-            self.saver.save(step, directory=self.best_dir, keep=1)
-            self.best = row
-            write_json_atomic(self.best_dir / "best.json", row)
+        self.best.offer(row, lambda folder: self.saver.save(step, directory=folder, keep=1))
         tqdm.write(
             f"step {step}: val FID {row['fid']:.2f}, KID {row['kid']:.4f} ({self.extractor.name}); "
-            f"best FID {self.best['fid']:.2f} at step {self.best['step']}"
+            f"best FID {self.best.row['fid']:.2f} at step {self.best.row['step']}"
         )
         return row
 

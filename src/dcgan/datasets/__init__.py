@@ -2,7 +2,7 @@
 
 Every module here imports its heavy dependencies (TensorFlow via mtcnn, lmdb, imagehash) lazily, inside
 the functions that need them, so `dcgan --help` stays fast. The commands are registered by
-`dcgan.datasets.cli.add_commands`.
+`dcgan.cli.data`.
 """
 
 from __future__ import annotations

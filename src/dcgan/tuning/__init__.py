@@ -13,10 +13,8 @@ One module per concern:
 - objective: one trial (train, export, score on val) and the winner's test score
 - report: the table, trials.csv, results.json, best_config.json and the plot
 - search: `tune()`, the loop that runs or resumes a search
-- command: the argparse command
 """
 
-from dcgan.tuning.command import add_tune_command, cmd_tune
 from dcgan.tuning.objective import TuningInterrupted, evaluate_model, evaluate_winner_on_test, make_objective
 from dcgan.tuning.report import CSV_FILE, PLOT_FILE, RESULTS_FILE, format_table, report, trial_rows, write_svg_plot
 from dcgan.tuning.search import MARKER_FILE, default_out, tune
@@ -31,9 +29,7 @@ __all__ = [
     "PLOT_FILE",
     "RESULTS_FILE",
     "TuningInterrupted",
-    "add_tune_command",
     "check_settings",
-    "cmd_tune",
     "default_out",
     "enqueue_retries",
     "evaluate_model",

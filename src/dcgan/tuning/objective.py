@@ -41,21 +41,21 @@ def evaluate_model(
 ) -> dict:
     """FID/KID of an exported bundle against reference stats, on n samples of the fixed z seed `seed`."""
     from dcgan.bundle import load_generator
-    from dcgan.metrics import evaluate_generator, generate_from_z
+    from dcgan.evaluation.scoring import score_generator
 
     model = load_generator(model_dir)
-    z = model.sample_z(n, seed)
-    result = evaluate_generator(
-        generate_from_z(model.generate, z),
-        n,
+    result = score_generator(
+        model.generate,
+        model.sample_z(n, seed),
         reference,
         extractor,
+        z_seed=seed,
         kid_subsets=kid_subsets,
         pr_k=3 if precision_recall else None,
         fid_method=fid_method,
         seed=seed,
     )
-    result.update(model=str(model_dir), split=split, z_seed=seed)
+    result.update(model=str(model_dir), split=split)
     return result
 
 
@@ -152,7 +152,7 @@ def make_objective(
 
 def evaluate_winner_on_test(study, out: Path, test_dir: Path, extractor, settings: dict) -> dict:
     """Score the best trial's model on the test split once (kept in the study; reused while it stays the winner)."""
-    from dcgan.metrics import reference_stats
+    from dcgan.evaluation.reference import reference_stats
 
     try:
         best = study.best_trial

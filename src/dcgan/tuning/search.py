@@ -208,8 +208,8 @@ def _lazy_reference(
     extractor: str, val_dir: Path, ref_max: int | None, threads: int | None
 ) -> tuple[Callable[[], Any], Callable[[], Any]]:
     """(feature extractor, validation reference statistics), each made on its first call and kept."""
-    from dcgan.features import get_extractor
-    from dcgan.metrics import reference_stats
+    from dcgan.evaluation.extractors import get_extractor
+    from dcgan.evaluation.reference import reference_stats
 
     lazy: dict[str, Any] = {}
 

@@ -1,7 +1,7 @@
-"""The dataset commands: `dcgan download`, `dcgan imagenet`, `dcgan faces`, `dcgan datasets`.
+"""The data commands: `dcgan prepare`, `dcgan download`, `dcgan imagenet`, `dcgan faces`, `dcgan datasets`.
 
 `add_commands(subparsers)` registers them on the main `dcgan` parser. Heavy packages load inside the
-command functions only. User errors are raised as `dcgan.errors.DataError`, which the main CLI prints as
+command functions only. User errors are `dcgan.errors` exceptions, which the main CLI prints as
 `dcgan CMD: error: ...` with exit status 2.
 """
 
@@ -10,18 +10,41 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dcgan.cli._flags import add_split_seed
 from dcgan.datasets.download import LSUN_CATEGORIES, SOURCES
+from dcgan.errors import ConfigError, DataError
+
+
+def cmd_prepare(args: argparse.Namespace) -> None:
+    from dcgan.data import PrepareOptions, prepare
+    from dcgan.datasets import celeba
+    from dcgan.splits import by_hash
+
+    partition = args.partition
+    if args.identities is not None:
+        if partition is not None or not args.split:
+            raise DataError("--identities splits by person with the --split fractions; give --split, not --partition")
+        assignment = celeba.by_identity(args.identities, args.split, args.split_seed)
+    else:
+        if partition is None and args.split and args.src.is_dir():
+            partition = celeba.find_partition(args.src)
+            if partition is not None:
+                print(f"{partition} found: splitting by CelebA's official partition instead of --split {args.split}")
+        if partition is None:
+            assignment = by_hash(args.split, args.split_seed)
+        else:
+            assignment = celeba.by_partition(args.src, partition)
+    prepare(args.src, args.out, PrepareOptions(args.size, args.crop, args.grayscale), assignment, workers=args.workers)
 
 
 def cmd_download(args: argparse.Namespace) -> None:
     from dcgan.datasets.get import download_dataset
-    from dcgan.errors import DataError
 
     options = {"mirror": args.mirror, "retries": args.retries, "timeout": args.timeout}
     if args.dataset == "lsun":
         options.update(category=args.category, subset=args.subset, limit=args.limit)
     elif args.limit is not None:
-        raise DataError("--limit applies to lsun only")
+        raise ConfigError("--limit applies to lsun only")
     result = download_dataset(args.dataset, args.out, **options)
     count = result.get("count", result.get("counts"))
     print(f"{args.dataset}: {count} images in {result['images']}")
@@ -35,7 +58,7 @@ def cmd_imagenet(args: argparse.Namespace) -> None:
     from dcgan.datasets.imagenet import by_classes, parse_classes
 
     root, assignment = by_classes(
-        args.src, parse_classes(args.classes), args.limit_per_class, split=args.split, seed=args.seed
+        args.src, parse_classes(args.classes), args.limit_per_class, split=args.split, seed=args.split_seed
     )
     opts = PrepareOptions(args.size, args.crop, args.grayscale)
     manifest = prepare(root, args.out, opts, assignment, workers=args.workers)
@@ -74,6 +97,37 @@ def cmd_datasets(args: argparse.Namespace) -> None:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("prepare", help="images (folder or .tar) → uint8 cache with manifest")
+    p.add_argument("src", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument(
+        "--crop",
+        choices=("center", "celeba", "none"),
+        default="center",
+        help="center: centre square; celeba: the DCGAN CelebA crop (108×108 at (35, 55) of 178×218, scaled to "
+        "the image); none: resize the whole image",
+    )
+    p.add_argument("--grayscale", action="store_true")
+    p.add_argument("--split", help="train,val,test fractions, e.g. 0.9,0.05,0.05")
+    p.add_argument(
+        "--partition",
+        type=Path,
+        default=None,
+        help="CelebA's list_eval_partition.txt: split by it (0 train, 1 val, 2 test) instead of the name hash; "
+        "used automatically with --split when SRC holds that file",
+    )
+    p.add_argument(
+        "--identities",
+        type=Path,
+        default=None,
+        help="CelebA's identity_CelebA.txt: split by a hash of each image's person id with the --split fractions, "
+        "so no person is in two splits",
+    )
+    add_split_seed(p)
+    p.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")
+    p.set_defaults(func=cmd_prepare)
+
     envs = ", ".join(f"{name}: {s.env}" for name, s in SOURCES.items())
     p = subparsers.add_parser(
         "download",
@@ -117,7 +171,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--crop", choices=("center", "none"), default="center")
     p.add_argument("--grayscale", action="store_true")
     p.add_argument("--split", help="train,val,test fractions, e.g. 0.9,0.05,0.05")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split assignment")
+    add_split_seed(p)
     p.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")
     p.set_defaults(func=cmd_imagenet)
 

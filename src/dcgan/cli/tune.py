@@ -1,4 +1,4 @@
-"""`dcgan tune`'s argparse command (moves to the cli package with issue 21's command layer)."""
+"""`dcgan tune`: the hyperparameter search (dcgan.tuning) from the command line."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from dcgan.cli._flags import add_extractor, add_samples, add_z_seed, deprecated
 from dcgan.config import load as load_config
-from dcgan.tuning.objective import TuningInterrupted
-from dcgan.tuning.search import tune
-from dcgan.tuning.space import load_space
+
+TUNE_SAMPLES = 1000  # per trial, on one z seed
 
 
 def cmd_tune(args: argparse.Namespace) -> None:
+    from dcgan.tuning import TuningInterrupted, load_space, tune
+
     base = load_config(args.base_config) if args.base_config else None
     try:
         tune(
@@ -23,15 +25,15 @@ def cmd_tune(args: argparse.Namespace) -> None:
             storage=args.storage,
             out=args.out,
             extractor=args.extractor,
-            eval_samples=args.eval_samples,
-            eval_seed=args.eval_seed,
+            eval_samples=args.samples,
+            eval_seed=args.z_seed,
             base=base,
             space=load_space(args.space),
             test=args.test,
             ref_max=args.ref_max,
             kid_subsets=args.kid_subsets,
             max_retries=args.max_retries,
-            sampler_seed=args.seed,
+            sampler_seed=args.sampler_seed,
             discard_checkpoints=args.discard_checkpoints,
             threads=args.threads,
         )
@@ -40,10 +42,8 @@ def cmd_tune(args: argparse.Namespace) -> None:
         sys.exit(130)
 
 
-def add_tune_command(subparsers) -> argparse.ArgumentParser:
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register `dcgan tune` on an argparse subparsers object (sets func=cmd_tune)."""
-    from dcgan.features import EXTRACTORS
-
     p = subparsers.add_parser(
         "tune",
         help="hyperparameter search with Optuna (resumable), scored by FID on the validation split",
@@ -62,15 +62,13 @@ def add_tune_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--study", default=None, metavar="NAME", help="study name (default: the data folder's name)")
     p.add_argument("--storage", default=None, metavar="URL", help="Optuna storage (default: sqlite:///OUT/study.db)")
     p.add_argument("--out", type=Path, default=None, help="results and trial run dirs (default: runs/tune-NAME)")
-    p.add_argument(
-        "--extractor",
-        choices=tuple(EXTRACTORS),
-        default="inception-fid",
-        help="features for FID/KID: inception-fid (standard, needs dcgan[eval]; ~5-10 images/s on CPU), "
+    add_extractor(
+        p,
+        "features for FID/KID: inception-fid (standard, needs dcgan[eval]; ~5-10 images/s on CPU), "
         "pixels (fast, test/debug only)",
     )
-    p.add_argument("--eval-samples", type=int, default=1000, help="generated samples per evaluation (default 1000)")
-    p.add_argument("--eval-seed", type=int, default=0, help="z seed of the evaluation samples (same for all trials)")
+    add_samples(p, TUNE_SAMPLES, "generated samples per evaluation", old="--eval-samples")
+    add_z_seed(p, "seed of the evaluation z (the same for all trials)", old="--eval-seed")
     p.add_argument("--base-config", type=Path, default=None, metavar="JSON", help="config of the fields not searched")
     p.add_argument(
         "--space",
@@ -84,8 +82,8 @@ def add_tune_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--ref-max", type=int, default=None, help="use only the first N images of val/test as reference")
     p.add_argument("--kid-subsets", type=int, default=100, help="KID subsets (default 100)")
     p.add_argument("--max-retries", type=int, default=2, help="retries of a failed trial (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="sampler seed")
+    p.add_argument("--sampler-seed", type=int, default=0, help="seed of Optuna's sampler (default 0)")
+    deprecated(p, "--seed", "--sampler-seed", "sampler_seed", type=int)
     p.add_argument("--threads", type=int, default=None, help="PyTorch threads for inception-fid")
     p.add_argument("--discard-checkpoints", action="store_true", help="delete a trial's checkpoints once it is scored")
     p.set_defaults(func=cmd_tune)
-    return p

@@ -1,0 +1,43 @@
+"""The `dcgan` command line: one module per command group, shared flags in `_flags`.
+
+- data.py: prepare, download, imagenet, faces, datasets
+- train.py: train, export
+- sample.py: sample
+- evaluate.py: evaluate, select
+- tune.py: tune
+- serve.py: serve
+
+Commands raise `dcgan.errors.DcganError` for what a user can fix; `main` prints it as `dcgan CMD: error: …` and
+exits with status 2. Any other exception is a bug and keeps its traceback. Heavy packages load inside the
+command functions only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dcgan.cli import data, evaluate, sample, serve, train, tune
+from dcgan.cli._flags import DEFAULT_MODEL
+from dcgan.errors import DcganError
+
+COMMAND_GROUPS = (data, train, sample, evaluate, tune, serve)
+
+__all__ = ["DEFAULT_MODEL", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dcgan", description="DCGAN: prepare data, train, evaluate, sample, serve.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for group in COMMAND_GROUPS:
+        group.add_commands(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except DcganError as exc:
+        print(f"dcgan {args.command}: error: {exc}", file=sys.stderr)
+        sys.exit(2)

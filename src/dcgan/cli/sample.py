@@ -1,0 +1,49 @@
+"""`dcgan sample`: grids, interpolations, dimension sweeps, GIF walks and z arithmetic from a model bundle."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dcgan.cli._flags import DEFAULT_MODEL, add_z_seed, deprecated
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    from dcgan import sampling
+    from dcgan.bundle import load_generator
+
+    model = load_generator(args.model)
+    out = args.out
+    if args.mode == "grid":
+        path = sampling.grid(model, out, args.grid_size, args.z_seed)
+    elif args.mode == "interpolate":
+        a, b = sampling.read_z(args.a, model)[0], sampling.read_z(args.b, model)[0]
+        path = sampling.interpolation(model, out, a, b, args.steps, args.method)
+    elif args.mode == "sweep":
+        dims = [int(d) for d in args.dims.split(",")]
+        path = sampling.dimension_sweep(model, out, sampling.read_z(args.z, model)[0], dims, args.steps)
+    elif args.mode == "gif":
+        path = sampling.gif_walk(model, out, sampling.read_z(args.keys, model), args.steps, args.method)
+    else:
+        a, b, c = (sampling.read_z(spec, model) for spec in (args.a, args.b, args.c))
+        path = sampling.vector_arithmetic(model, out, a, b, c)
+    print(path)
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("sample", help="grids, interpolations, sweeps, GIFs, arithmetic")
+    p.add_argument("model", type=Path, nargs="?", default=DEFAULT_MODEL)
+    p.add_argument("mode", choices=("grid", "interpolate", "sweep", "gif", "arithmetic"))
+    p.add_argument("--out", type=Path, default=Path("samples"))
+    p.add_argument("--grid-size", type=int, default=8, metavar="N", help="grid: N×N faces (default 8)")
+    deprecated(p, "--n", "--grid-size", "grid_size", type=int)
+    add_z_seed(p, "grid: seed of the faces' z")
+    p.add_argument("--a", default="1", help="seeds like '1,2' or a .npy/.json z file")
+    p.add_argument("--b", default="2")
+    p.add_argument("--c", default="3")
+    p.add_argument("--z", default="0", help="sweep: the base z")
+    p.add_argument("--dims", default="0,1,2,3", help="sweep: z dimensions to sweep")
+    p.add_argument("--keys", default="0,1,2,3", help="gif: key z vectors")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--method", choices=("linear", "spherical"), default="spherical")
+    p.set_defaults(func=cmd_sample)
