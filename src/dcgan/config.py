@@ -9,6 +9,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+# ConfigError and write_*_atomic are re-exported until every caller imports dcgan.atomic/dcgan.errors
+from dcgan.atomic import write_json_atomic, write_text_atomic  # noqa: F401
+from dcgan.errors import ConfigError
+
 SIZES = (32, 64, 128)
 PRIORS = ("uniform", "normal")
 PRECISIONS = ("fp32", "bf16")
@@ -36,10 +40,6 @@ SCHEDULE_FIELDS = (
 # and one-sided label smoothing or the R1 penalty turned on when D overpowers G.
 TRAINING_KNOBS = ("g_ema", "augment", "label_smoothing", "r1_gamma", "lr_g", "lr_d")
 RESUMABLE_FIELDS = (*SCHEDULE_FIELDS, *TRAINING_KNOBS)
-
-
-class ConfigError(ValueError):
-    """An invalid configuration value, reported before any work starts."""
 
 
 @dataclass
@@ -185,16 +185,3 @@ def load(path: Path) -> Config:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid JSON: {exc}") from None
     return from_dict(data)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write text to a temp file beside `path` and rename it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON atomically (`write_text_atomic`)."""
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
