@@ -19,10 +19,12 @@ from tensorflow.python.framework import config as tf_config
 from dcgan import checkpoint
 from dcgan.bundle import export, load_generator
 from dcgan.cli import main
-from dcgan.config import ConfigError
-from dcgan.data import DataError
+from dcgan.data import DataError  # dcgan.errors.DataError once data.py imports it
+from dcgan.errors import CheckpointError, ConfigError
 from dcgan.model import DCGAN
-from dcgan.training import CollapseWatch, start_from_bundle, train
+from dcgan.training import train
+from dcgan.training.hooks import CollapseWatch
+from dcgan.training.start import start_from_bundle
 
 
 def weights(run_dir) -> dict[str, list[np.ndarray]]:
@@ -86,7 +88,7 @@ def test_resume_without_ema_starts_the_average_from_g(tiny_cache, tmp_path, caps
     decay = min(0.999, (1 + 2) / (10 + 2))  # the update after step index 2
     for start, current, average in zip(before["generator"], after["generator"], after["g_ema"], strict=True):
         np.testing.assert_allclose(average, decay * start + (1 - decay) * current, rtol=1e-5, atol=1e-6)
-    with pytest.raises(checkpoint.CheckpointError, match="only some of the checkpoints hold an EMA generator"):
+    with pytest.raises(CheckpointError, match="only some of the checkpoints hold an EMA generator"):
         export(run, tmp_path / "mixed", average=[2, 3])
     assert (export(run, tmp_path / "raw", average=[2, 3], raw=True) / "model.json").exists()
 
@@ -159,7 +161,7 @@ def test_fine_tuning_starts_from_the_bundles_discriminator(tiny_model, tmp_path)
     unless `init_discriminator` is off; a bundle without D cannot give one; an averaged bundle ships its last D."""
     run_dir = Path(json.loads((tiny_model / "model.json").read_text())["provenance"]["checkpoint"]).parents[1]
     bundle = tmp_path / "with_d"
-    assert main(["export", str(run_dir), "--out", str(bundle), "--discriminator"]) in (0, None)
+    main(["export", str(run_dir), "--out", str(bundle), "--discriminator"])  # exits (SystemExit) on an error
     saved, _ = checkpoint.read(checkpoint.resolve(run_dir / "checkpoints"))
     info = json.loads((bundle / "model.json").read_text())
     assert info["provenance"]["discriminator"] == "D of step 4 (discriminator.npz), to fine-tune"
@@ -191,7 +193,7 @@ def test_collapse_watch_warns_once_on_a_collapse_not_on_healthy_swings(capsys) -
     healthy[1000:1040] = 0.0  # a short stretch where D wins, as healthy runs have
     collapse = rng.uniform(0, 0.004, 400)
     for step, fake in enumerate([*healthy, *collapse], start=1):
-        watch.on_train_batch_end(step, {"d_fake": fake})
+        watch.after_step(step, {"d_fake": fake})
         if step == 3000:
             assert capsys.readouterr().err == ""
     err = capsys.readouterr().err
@@ -201,13 +203,14 @@ def test_collapse_watch_warns_once_on_a_collapse_not_on_healthy_swings(capsys) -
 
 
 def test_d_steps_and_label_smoothing_train(tiny_cache, tmp_path) -> None:
-    result = train(
-        tiny_config(steps=3, d_steps=2, label_smoothing=0.1, z_prior="normal"),
-        tiny_cache,
-        tmp_path / "r",
-        progress=False,
-    )
+    """Two D updates per step, each on its own batch_size real images: a step draws 16, images_seen counts them."""
+    cfg = tiny_config(steps=3, d_steps=2, label_smoothing=0.1, z_prior="normal")
+    result = train(cfg, tiny_cache, tmp_path / "r", progress=False)
     assert result["step"] == 3 and np.isfinite(result["d_loss"])
+    _, meta = checkpoint.read(checkpoint.resolve(tmp_path / "r" / "checkpoints"))
+    assert meta["images_seen"] == 3 * 8 * 2
+    epoch = train(cfg.replace(steps=0, epochs=1.0), tiny_cache, tmp_path / "epoch", progress=False)
+    assert epoch["step"] == 64 // 16  # one pass over the 64 images
 
 
 def test_bf16_mixed_precision_runs(tiny_cache, tmp_path) -> None:

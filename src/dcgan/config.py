@@ -147,6 +147,11 @@ class Config:
         return tuple(name.strip() for name in self.augment.split(",") if name.strip())
 
     @property
+    def images_per_step(self) -> int:
+        """Real images one training step draws from the data: batch_size for each of its d_steps D updates."""
+        return self.batch_size * self.d_steps
+
+    @property
     def z_range(self) -> tuple[float, float]:
         return Z_RANGES[self.z_prior]
 
