@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dcgan import sampling
 from dcgan.bundle import FaceGenerator, load_generator
-from dcgan.errors import ModelError
+from dcgan.errors import ConfigError, ModelError
 from dcgan.images import png_bytes
 from dcgan.z import check_z, clip_z
 
@@ -122,12 +122,12 @@ class Studio:
 
     def __init__(self, model_dirs: list[Path]) -> None:
         if not model_dirs:
-            raise ValueError("no model to serve")
+            raise ModelError("no model to serve")
         self.models: dict[str, FaceGenerator] = {}
         for directory in model_dirs:
             name = Path(directory).resolve().name
             if name in self.models:
-                raise ValueError(f"two models are named {name!r}; give them different folder names")
+                raise ModelError(f"two models are named {name!r}; give them different folder names")
             self.models[name] = load_generator(directory)
         self.default = next(iter(self.models))
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generator")
@@ -313,7 +313,7 @@ def run(
     import uvicorn
 
     if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+        raise ConfigError(f"workers must be at least 1, got {workers}")
     if workers == 1:
         app = create_app(model_dirs, cors_origins=cors_origins)
         uvicorn.run(app, host=host, port=port, log_level="info")
