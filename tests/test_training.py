@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -50,6 +51,7 @@ def test_short_run_has_finite_changing_losses_and_side_outputs(tiny_cache, tmp_p
     assert json.loads((run / "config.json").read_text())["steps"] == 12
     _, meta = checkpoint.read(checkpoint.resolve(run / "checkpoints"))
     assert meta["step"] == 12 and meta["images_seen"] == 12 * 8
+    keras.utils.set_random_seed(tiny_config().seed)  # the run's initial weights, as train draws them
     initial = DCGAN(tiny_config()).generator.get_weights()
     assert any(not np.allclose(a, b) for a, b in zip(initial, weights(run)["generator"], strict=True))
 
@@ -214,13 +216,16 @@ def test_d_steps_and_label_smoothing_train(tiny_cache, tmp_path) -> None:
 
 
 def test_bf16_mixed_precision_runs(tiny_cache, tmp_path) -> None:
-    import keras
-
     try:
         result = train(tiny_config(steps=2, mixed_precision="bf16"), tiny_cache, tmp_path / "r", progress=False)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert np.isfinite(result["g_loss"])
+    saved = weights(tmp_path / "r")  # bf16 compute, float32 variables: the checkpoint resumes under either precision
+    assert {a.dtype for group in ("generator", "discriminator", "g_ema") for a in saved[group]} == {np.dtype("float32")}
+    keras.utils.set_random_seed(tiny_config().seed)  # the run's initial weights, as train draws them
+    initial = DCGAN(tiny_config()).generator.get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(initial, saved["generator"], strict=True))  # and G learnt
 
 
 def test_clear_errors(tiny_cache, tmp_path) -> None:
