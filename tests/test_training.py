@@ -61,11 +61,11 @@ def test_keep_last_k_checkpoints(tiny_cache, tmp_path) -> None:
     assert [s for s, _ in checkpoint.list_checkpoints(tmp_path / "r" / "checkpoints")] == [8, 10]
 
 
-@pytest.mark.parametrize("augment", ["", "color,translation,cutout"])
-def test_resume_gives_the_same_weights(tiny_cache, tmp_path, augment: str) -> None:
+@pytest.mark.parametrize(("augment", "d_steps"), [("", 1), ("color,translation,cutout", 2)])
+def test_resume_gives_the_same_weights(tiny_cache, tmp_path, augment: str, d_steps: int) -> None:
     tf.config.experimental.enable_op_determinism()
     try:
-        cfg = tiny_config(checkpoint_every=100, augment=augment)
+        cfg = tiny_config(checkpoint_every=100, augment=augment, d_steps=d_steps)
         train(cfg.replace(steps=10), tiny_cache, tmp_path / "straight", progress=False)
         train(cfg.replace(steps=5), tiny_cache, tmp_path / "split", progress=False)
         train(cfg.replace(steps=10), tiny_cache, tmp_path / "split", resume=True, progress=False)

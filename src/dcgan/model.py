@@ -88,7 +88,7 @@ G_SLOT = 0  # the generator update's z and augmentation
 
 
 def d_slot(update: int) -> int:
-    """The slot of the step's D update number `update` (0 … d_steps − 1): z and augmentation of its fakes."""
+    """The slot of the step's D update number `update` (0 … d_steps − 1): its z and the augmentation of its inputs."""
     return 1 + update
 
 
