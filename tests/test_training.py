@@ -188,6 +188,19 @@ def test_fine_tuning_starts_from_the_bundles_discriminator(tiny_model, tmp_path)
         assert sorted(averaged) == sorted(d) and all(np.array_equal(averaged[k], d[k]) for k in d)
 
 
+def test_a_non_finite_loss_stops_the_run_and_keeps_its_checkpoints(tiny_cache, tmp_path, monkeypatch) -> None:
+    real = DCGAN.train_step
+
+    def diverging(self, data, train_g=True):
+        logs = real(self, data, train_g)
+        return {**logs, "d_loss": tf.constant(np.nan)} if int(data[1]) >= 6 else logs
+
+    monkeypatch.setattr(DCGAN, "train_step", diverging)
+    with pytest.raises(FloatingPointError, match=r"non-finite loss at step 7: .*; the last checkpoint \(step 5\)"):
+        train(tiny_config(steps=10), tiny_cache, tmp_path / "r", progress=False)
+    assert [s for s, _ in checkpoint.list_checkpoints(tmp_path / "r" / "checkpoints")] == [5]
+
+
 def test_collapse_watch_warns_once_on_a_collapse_not_on_healthy_swings(capsys) -> None:
     rng = np.random.default_rng(0)
     watch = CollapseWatch()

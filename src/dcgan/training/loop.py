@@ -109,11 +109,11 @@ def run_steps(
     step_fn: Callable | None,
     hooks: list[Hook],
     stop: GracefulStop,
-    last_checkpoint: Callable[[], object],
+    checkpoints: Path,
 ) -> tuple[dict[str, float], int, bool]:
     """Steps `start` … `steps` − 1, loading each batch in a thread while the previous step runs; stops early
     after a step when signalled (distributed: when any worker was). Returns (last logs, steps done, whether
-    another worker's signal stopped this one)."""
+    another worker's signal stopped this one). A non-finite loss stops the run, its checkpoints untouched."""
     cfg = gan.cfg
     logs: dict[str, float] = {}
     step = start
@@ -131,10 +131,9 @@ def run_steps(
             else:
                 logs, agreed_stop = step_fn(images, step, stop.signal is not None, train_g)
             if not all(math.isfinite(v) for v in logs.values()):
-                raise FloatingPointError(
-                    f"non-finite loss at step {step + 1}: {logs}; the last checkpoint (step {last_checkpoint()}) "
-                    "is kept"
-                )
+                kept = checkpoint.list_checkpoints(checkpoints)
+                last = f"the last checkpoint (step {kept[-1][0]}) is kept" if kept else "no checkpoint yet"
+                raise FloatingPointError(f"non-finite loss at step {step + 1}: {logs}; {last}")
             step += 1
             for hook in hooks:
                 hook.after_step(step, logs)
@@ -183,19 +182,15 @@ def train(
     meta = run_meta(cfg, data, cache, restored, changes, start, chief)
     writer = tf.summary.create_file_writer(str(run_dir / "tensorboard")) if chief else None
     hooks = chief_hooks(gan, run_dir, val, writer, meta, steps, start, progress, fine_tuning) if chief else []
-
-    def last_checkpoint() -> object:
-        found = checkpoint.list_checkpoints(run_dir / "checkpoints")
-        return found[-1][0] if found else "none yet"
-
     load = source.batch if step_fn is None else step_fn.load
     with GracefulStop() as stop:
-        logs, step, peer_stopped = run_steps(gan, steps, start, load, step_fn, hooks, stop, last_checkpoint)
+        logs, step, peer_stopped = run_steps(gan, steps, start, load, step_fn, hooks, stop, run_dir / "checkpoints")
     for hook in hooks:  # the final checkpoint and sample grid
         hook.end(step, logs)
     if writer is not None:
         writer.flush()
-    if stop.signal is not None or peer_stopped:
-        cause = "a peer worker's signal" if stop.signal is None else f"signal {stop.signal}"
+    interrupted = stop.signal is not None or peer_stopped
+    if interrupted:
+        cause = "a peer worker's signal" if peer_stopped else f"signal {stop.signal}"
         tqdm.write(f"stopped by {cause} at step {step}; checkpoint written, resume with --resume", file=sys.stderr)
-    return {**logs, "step": step, "interrupted": stop.signal is not None or peer_stopped}
+    return {**logs, "step": step, "interrupted": interrupted}
