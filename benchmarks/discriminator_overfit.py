@@ -45,14 +45,15 @@ def main() -> None:
     from dcgan.config import load
     from dcgan.data import Cache
     from dcgan.images import to_uint8
-    from dcgan.model import DCGAN, sample_z
+    from dcgan.model import DCGAN
+    from dcgan.z import sample_z_stateless
 
     cfg = load(args.run / "config.json")
     gan = DCGAN(cfg)
     train = np.asarray(Cache.open(args.train).images[: args.n])
     heldout = np.asarray(Cache.open(args.heldout).images[: args.n])
     n = min(len(train), len(heldout))
-    z = sample_z(cfg, n, tf.constant([cfg.seed, 12345], tf.int64))
+    z = sample_z_stateless(cfg, n, tf.constant([cfg.seed, 12345], tf.int64))
     print(
         f"{'step':>7}  {'D(train)':>9} {'D(held)':>8} {'D(fake)':>8}   judged real: {'train':>6} {'held':>6} "
         f"{'fake':>6}   ADA r_t"

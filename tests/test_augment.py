@@ -9,7 +9,8 @@ import tensorflow as tf
 from conftest import tiny_config
 
 from dcgan.augment import TRANSFORMS, diff_augment
-from dcgan.config import AUGMENTATIONS, ConfigError
+from dcgan.config import AUGMENTATIONS
+from dcgan.errors import ConfigError
 from dcgan.model import DCGAN
 
 SEED = tf.constant([3, 7], tf.int64)

@@ -14,7 +14,7 @@ from PIL import Image
 from dcgan import checkpoint, load_generator, sampling
 from dcgan.bundle import assign_variables, export, save_variables
 from dcgan.cli import main
-from dcgan.config import ConfigError
+from dcgan.errors import CheckpointError, ConfigError, ModelError
 from dcgan.model import build_generator
 
 
@@ -59,20 +59,21 @@ def test_values_beyond_float16_are_saved_as_float32(tmp_path) -> None:
     np.testing.assert_array_equal(np.asarray(variables[1]), arrays[1])
     with np.errstate(over="ignore"):  # what the old export wrote: 67,821 as float16 is inf
         np.savez(tmp_path / "bad.npz", **{v.path: a.astype(np.float16) for v, a in zip(variables, arrays, strict=True)})
-    with pytest.raises(ConfigError, match="large holds non-finite values"):
+    with pytest.raises(ModelError, match="large holds non-finite values"):
         assign_variables(tmp_path / "bad.npz", variables)
 
 
 def test_bad_z_and_bad_bundle(tiny_model, tmp_path) -> None:
     model = load_generator(tiny_model)
-    with pytest.raises(ValueError, match="16 values"):
+    with pytest.raises(ModelError, match="16 numbers"):
         model.generate(np.zeros(15))
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ModelError, match="NaN"):
         model.generate(np.full(16, np.nan))
-    with pytest.raises(ConfigError, match="not a model bundle"):
+    np.testing.assert_array_equal(model.generate(np.full(16, 3.5)), model.generate(np.full(16, 3.5)))  # past ±3σ: ok
+    with pytest.raises(ModelError, match="not a model bundle"):
         load_generator(tmp_path)
     run_dir = Path(json.loads((tiny_model / "model.json").read_text())["provenance"]["checkpoint"]).parents[1]
-    with pytest.raises(checkpoint.CheckpointError, match=r"no checkpoint for step 99 in .*; have \[4\]"):
+    with pytest.raises(CheckpointError, match=r"no checkpoint for step 99 in .*; have \[4\]"):
         export(run_dir, tmp_path / "x", step=99)
     assert not (tmp_path / "x").exists()
 
@@ -88,7 +89,7 @@ def test_interpolation_maths() -> None:
     swept = sampling.sweep(np.zeros(4, np.float32), 2, -1, 1, 5)
     np.testing.assert_allclose(swept[:, 2], np.linspace(-1, 1, 5))
     assert np.all(swept[:, [0, 1, 3]] == 0)
-    with pytest.raises(ValueError, match="steps must be >= 2"):
+    with pytest.raises(ConfigError, match="steps must be >= 2"):
         sampling.interpolate(a, b, 1)
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from dcgan.cli import build_parser
 from dcgan.cli.train import config_from_args
-from dcgan.config import Config, ConfigError, from_dict, load
+from dcgan.config import Config, from_dict, load
+from dcgan.errors import ConfigError
 
 
 @pytest.mark.parametrize(

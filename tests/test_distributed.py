@@ -175,8 +175,8 @@ def test_multiworker_two_processes_kill_and_resume(tiny_cache, tmp_path) -> None
 
 
 def test_multiworker_needs_tf_config(monkeypatch) -> None:
-    from dcgan.config import ConfigError
     from dcgan.distributed import make_strategy
+    from dcgan.errors import ConfigError
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ConfigError, match="needs TF_CONFIG"):
@@ -184,8 +184,8 @@ def test_multiworker_needs_tf_config(monkeypatch) -> None:
 
 
 def test_tpu_strategy_without_a_tpu_is_a_clear_error(monkeypatch) -> None:
-    from dcgan.config import ConfigError
     from dcgan.distributed import make_strategy
+    from dcgan.errors import ConfigError
 
     monkeypatch.delenv("TPU_NAME", raising=False)
     with pytest.raises(ConfigError, match="--strategy tpu found no TPU"):

@@ -9,7 +9,8 @@ import tensorflow as tf
 from conftest import tiny_config
 
 from dcgan.config import Config
-from dcgan.model import DCGAN, build_discriminator, build_generator, sample_z, standing_statistics
+from dcgan.model import DCGAN, G_SLOT, build_discriminator, build_generator, d_slot, standing_statistics, step_seed
+from dcgan.z import sample_z_stateless
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])
@@ -167,7 +168,9 @@ def test_standing_statistics_are_the_generators_own_batch_statistics() -> None:
     # the first BN normalises the projection z·W (4×4×C): its statistics are checked against NumPy directly
     kernel, norm = g.get_layer("project").kernel.numpy(), g.get_layer("project_bn")
     batches = [
-        (sample_z(cfg, cfg.batch_size, tf.constant([4, i], tf.int64)).numpy() @ kernel).reshape(cfg.batch_size, 16, -1)
+        (sample_z_stateless(cfg, cfg.batch_size, tf.constant([4, i], tf.int64)).numpy() @ kernel).reshape(
+            cfg.batch_size, 16, -1
+        )
         for i in range(20)
     ]
     np.testing.assert_allclose(norm.moving_mean, np.mean([b.mean(axis=(0, 1)) for b in batches], axis=0), atol=1e-6)
@@ -202,3 +205,24 @@ def test_r1_penalty_is_logged_exactly_and_flattens_d_at_the_data() -> None:
         final_norms[gamma] = float(tf.reduce_mean(input_gradient_norms(gan.discriminator, real)))
     # after 30 D steps the penalised D is far flatter at the data than the unpenalised one
     assert final_norms[10.0] < 0.1 * final_norms[0.0]
+
+
+def test_every_draw_of_a_step_has_its_own_seed_whatever_d_steps() -> None:
+    """step * 8 + i reused seeds from d_steps = 8 on (D's 8th update drew G's z; the 9th, the next step's)."""
+    seeds = [
+        tuple(step_seed(3, tf.constant(step, tf.int64), slot).numpy())
+        for step in range(4)
+        for slot in (G_SLOT, *(d_slot(i) for i in range(12)))
+    ]
+    assert len(set(seeds)) == len(seeds) == 4 * 13
+    assert tuple(step_seed(3, tf.constant(2, tf.int64), G_SLOT).numpy()) == seeds[2 * 13]  # a pure function
+    assert tuple(step_seed(4, tf.constant(0, tf.int64), G_SLOT).numpy()) != seeds[0]  # of the run's seed too
+
+
+def test_a_step_with_many_d_updates_draws_different_z_for_each() -> None:
+    """d_steps = 9: every D update sees other fakes (the old seeds gave D update 7 the z of G's update)."""
+    cfg = tiny_config(d_steps=9, batch_size=2)
+    draws = [sample_z_stateless(cfg, 2, step_seed(cfg.seed, tf.constant(5, tf.int64), d_slot(i))) for i in range(9)]
+    draws.append(sample_z_stateless(cfg, 2, step_seed(cfg.seed, tf.constant(5, tf.int64), G_SLOT)))
+    flat = {tuple(np.round(d.numpy().ravel(), 6)) for d in draws}
+    assert len(flat) == 10

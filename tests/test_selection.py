@@ -76,7 +76,7 @@ def test_select_cli_and_its_errors(trained) -> None:
 def test_export_averages_generator_weights_over_checkpoints(trained, tmp_path) -> None:
     import numpy as np
 
-    from dcgan.config import ConfigError
+    from dcgan.errors import ConfigError
 
     run, _ = trained
     bundle = export(run, tmp_path / "avg", dtype="float32", average=[12, 6, 9])

@@ -198,3 +198,17 @@ def test_several_worker_processes_serve_the_same_model(tiny_model, tmp_path) -> 
         assert len(faces) == 1  # stateless: the same z gives the same PNG whichever worker answers
         started = [line for line in log.read_text().splitlines() if "Started server process" in line]
         assert len(started) == 2, log.read_text()[-2000:]
+
+
+def test_studio_refuses_no_model_and_two_of_one_name(tiny_model, tmp_path) -> None:
+    import shutil
+
+    from dcgan.errors import ModelError
+    from dcgan.serving import Studio
+
+    with pytest.raises(ModelError, match="no model to serve"):
+        Studio([])
+    twin = tmp_path / "elsewhere" / tiny_model.name
+    shutil.copytree(tiny_model, twin)
+    with pytest.raises(ModelError, match="two models are named 'tiny'"):
+        Studio([tiny_model, twin])

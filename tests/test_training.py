@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -19,10 +20,11 @@ from tensorflow.python.framework import config as tf_config
 from dcgan import checkpoint
 from dcgan.bundle import export, load_generator
 from dcgan.cli import main
-from dcgan.config import ConfigError
-from dcgan.data import DataError
+from dcgan.errors import CheckpointError, ConfigError, DataError
 from dcgan.model import DCGAN
-from dcgan.training import CollapseWatch, start_from_bundle, train
+from dcgan.training import train
+from dcgan.training.hooks import CollapseWatch
+from dcgan.training.start import start_from_bundle
 
 
 def weights(run_dir) -> dict[str, list[np.ndarray]]:
@@ -48,6 +50,7 @@ def test_short_run_has_finite_changing_losses_and_side_outputs(tiny_cache, tmp_p
     assert json.loads((run / "config.json").read_text())["steps"] == 12
     _, meta = checkpoint.read(checkpoint.resolve(run / "checkpoints"))
     assert meta["step"] == 12 and meta["images_seen"] == 12 * 8
+    keras.utils.set_random_seed(tiny_config().seed)  # the run's initial weights, as train draws them
     initial = DCGAN(tiny_config()).generator.get_weights()
     assert any(not np.allclose(a, b) for a, b in zip(initial, weights(run)["generator"], strict=True))
 
@@ -57,11 +60,11 @@ def test_keep_last_k_checkpoints(tiny_cache, tmp_path) -> None:
     assert [s for s, _ in checkpoint.list_checkpoints(tmp_path / "r" / "checkpoints")] == [8, 10]
 
 
-@pytest.mark.parametrize("augment", ["", "color,translation,cutout"])
-def test_resume_gives_the_same_weights(tiny_cache, tmp_path, augment: str) -> None:
+@pytest.mark.parametrize(("augment", "d_steps"), [("", 1), ("color,translation,cutout", 2)])
+def test_resume_gives_the_same_weights(tiny_cache, tmp_path, augment: str, d_steps: int) -> None:
     tf.config.experimental.enable_op_determinism()
     try:
-        cfg = tiny_config(checkpoint_every=100, augment=augment)
+        cfg = tiny_config(checkpoint_every=100, augment=augment, d_steps=d_steps)
         train(cfg.replace(steps=10), tiny_cache, tmp_path / "straight", progress=False)
         train(cfg.replace(steps=5), tiny_cache, tmp_path / "split", progress=False)
         train(cfg.replace(steps=10), tiny_cache, tmp_path / "split", resume=True, progress=False)
@@ -86,7 +89,7 @@ def test_resume_without_ema_starts_the_average_from_g(tiny_cache, tmp_path, caps
     decay = min(0.999, (1 + 2) / (10 + 2))  # the update after step index 2
     for start, current, average in zip(before["generator"], after["generator"], after["g_ema"], strict=True):
         np.testing.assert_allclose(average, decay * start + (1 - decay) * current, rtol=1e-5, atol=1e-6)
-    with pytest.raises(checkpoint.CheckpointError, match="only some of the checkpoints hold an EMA generator"):
+    with pytest.raises(CheckpointError, match="only some of the checkpoints hold an EMA generator"):
         export(run, tmp_path / "mixed", average=[2, 3])
     assert (export(run, tmp_path / "raw", average=[2, 3], raw=True) / "model.json").exists()
 
@@ -159,7 +162,7 @@ def test_fine_tuning_starts_from_the_bundles_discriminator(tiny_model, tmp_path)
     unless `init_discriminator` is off; a bundle without D cannot give one; an averaged bundle ships its last D."""
     run_dir = Path(json.loads((tiny_model / "model.json").read_text())["provenance"]["checkpoint"]).parents[1]
     bundle = tmp_path / "with_d"
-    assert main(["export", str(run_dir), "--out", str(bundle), "--discriminator"]) in (0, None)
+    main(["export", str(run_dir), "--out", str(bundle), "--discriminator"])  # exits (SystemExit) on an error
     saved, _ = checkpoint.read(checkpoint.resolve(run_dir / "checkpoints"))
     info = json.loads((bundle / "model.json").read_text())
     assert info["provenance"]["discriminator"] == "D of step 4 (discriminator.npz), to fine-tune"
@@ -184,6 +187,19 @@ def test_fine_tuning_starts_from_the_bundles_discriminator(tiny_model, tmp_path)
         assert sorted(averaged) == sorted(d) and all(np.array_equal(averaged[k], d[k]) for k in d)
 
 
+def test_a_non_finite_loss_stops_the_run_and_keeps_its_checkpoints(tiny_cache, tmp_path, monkeypatch) -> None:
+    real = DCGAN.train_step
+
+    def diverging(self, data, train_g=True):
+        logs = real(self, data, train_g)
+        return {**logs, "d_loss": tf.constant(np.nan)} if int(data[1]) >= 6 else logs
+
+    monkeypatch.setattr(DCGAN, "train_step", diverging)
+    with pytest.raises(FloatingPointError, match=r"non-finite loss at step 7: .*; the last checkpoint \(step 5\)"):
+        train(tiny_config(steps=10), tiny_cache, tmp_path / "r", progress=False)
+    assert [s for s, _ in checkpoint.list_checkpoints(tmp_path / "r" / "checkpoints")] == [5]
+
+
 def test_collapse_watch_warns_once_on_a_collapse_not_on_healthy_swings(capsys) -> None:
     rng = np.random.default_rng(0)
     watch = CollapseWatch()
@@ -191,7 +207,7 @@ def test_collapse_watch_warns_once_on_a_collapse_not_on_healthy_swings(capsys) -
     healthy[1000:1040] = 0.0  # a short stretch where D wins, as healthy runs have
     collapse = rng.uniform(0, 0.004, 400)
     for step, fake in enumerate([*healthy, *collapse], start=1):
-        watch.on_train_batch_end(step, {"d_fake": fake})
+        watch.after_step(step, {"d_fake": fake})
         if step == 3000:
             assert capsys.readouterr().err == ""
     err = capsys.readouterr().err
@@ -201,23 +217,27 @@ def test_collapse_watch_warns_once_on_a_collapse_not_on_healthy_swings(capsys) -
 
 
 def test_d_steps_and_label_smoothing_train(tiny_cache, tmp_path) -> None:
-    result = train(
-        tiny_config(steps=3, d_steps=2, label_smoothing=0.1, z_prior="normal"),
-        tiny_cache,
-        tmp_path / "r",
-        progress=False,
-    )
+    """Two D updates per step, each on its own batch_size real images: a step draws 16, images_seen counts them."""
+    cfg = tiny_config(steps=3, d_steps=2, label_smoothing=0.1, z_prior="normal")
+    result = train(cfg, tiny_cache, tmp_path / "r", progress=False)
     assert result["step"] == 3 and np.isfinite(result["d_loss"])
+    _, meta = checkpoint.read(checkpoint.resolve(tmp_path / "r" / "checkpoints"))
+    assert meta["images_seen"] == 3 * 8 * 2
+    epoch = train(cfg.replace(steps=0, epochs=1.0), tiny_cache, tmp_path / "epoch", progress=False)
+    assert epoch["step"] == 64 // 16  # one pass over the 64 images
 
 
 def test_bf16_mixed_precision_runs(tiny_cache, tmp_path) -> None:
-    import keras
-
     try:
         result = train(tiny_config(steps=2, mixed_precision="bf16"), tiny_cache, tmp_path / "r", progress=False)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert np.isfinite(result["g_loss"])
+    saved = weights(tmp_path / "r")  # bf16 compute, float32 variables: the checkpoint resumes under either precision
+    assert {a.dtype for group in ("generator", "discriminator", "g_ema") for a in saved[group]} == {np.dtype("float32")}
+    keras.utils.set_random_seed(tiny_config().seed)  # the run's initial weights, as train draws them
+    initial = DCGAN(tiny_config()).generator.get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(initial, saved["generator"], strict=True))  # and G learnt
 
 
 def test_clear_errors(tiny_cache, tmp_path) -> None:

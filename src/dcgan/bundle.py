@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -13,10 +12,13 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan import __version__, checkpoint
-from dcgan.config import MODEL_FIELDS, Config, ConfigError, write_json_atomic
+from dcgan.atomic import atomic_dir, write_json_atomic
+from dcgan.config import MODEL_FIELDS, Config
 from dcgan.config import load as load_config
+from dcgan.errors import CheckpointError, ConfigError, ModelError
 from dcgan.images import to_uint8
 from dcgan.model import build_discriminator, build_generator, standing_statistics
+from dcgan.z import check_z, sample_z
 
 WEIGHTS_FILE = "generator.npz"
 DISCRIMINATOR_FILE = "discriminator.npz"
@@ -44,10 +46,10 @@ def assign_variables(path: Path, variables: list[tf.Variable]) -> None:
     with np.load(path, allow_pickle=False) as saved:
         for variable in variables:
             if variable.path not in saved:
-                raise ConfigError(f"{path} lacks weights for {variable.path}")
+                raise ModelError(f"{path} lacks weights for {variable.path}")
             array = saved[variable.path].astype(np.float32)
             if not np.isfinite(array).all():
-                raise ConfigError(f"{path}: {variable.path} holds non-finite values (re-export the bundle)")
+                raise ModelError(f"{path}: {variable.path} holds non-finite values (re-export the bundle)")
             variable.assign(array)
 
 
@@ -64,14 +66,14 @@ def average_checkpoints(paths: list[Path], raw: bool = False) -> tuple[list[np.n
         saved, meta = checkpoint.read(path)
         kind = generator_group(saved, raw)
         if group is not None and kind != group:
-            raise checkpoint.CheckpointError(
+            raise CheckpointError(
                 f"only some of the checkpoints hold an EMA generator ({paths[0].name}: {group}, {path.name}: "
                 f"{kind}): average the raw generators with --raw, or choose checkpoints of one kind"
             )
         group = kind
         arrays = [a.astype(np.float64) for a in saved.get(group, [])]
         if total is not None and [a.shape for a in arrays] != [a.shape for a in total]:
-            raise checkpoint.CheckpointError(f"{path} holds another generator than {paths[0]}")
+            raise CheckpointError(f"{path} holds another generator than {paths[0]}")
         total = arrays if total is None else [t + a for t, a in zip(total, arrays, strict=True)]
     return [(t / len(paths)).astype(np.float32) for t in total or []], meta, group
 
@@ -120,7 +122,7 @@ def export(
         extra = {**(extra or {}), "selected_by": json.loads((folder / "best.json").read_text())}
     generator = build_generator(cfg)
     if len(weights) != len(generator.variables):
-        raise checkpoint.CheckpointError(f"{path} does not match the generator of {run_dir / 'config.json'}")
+        raise CheckpointError(f"{path} does not match the generator of {run_dir / 'config.json'}")
     if standing_stats:
         for variable, array in zip(generator.variables, weights, strict=True):
             variable.assign(array)
@@ -131,45 +133,42 @@ def export(
         d_model = build_discriminator(cfg)
         d_weights = saved.get("discriminator", [])
         if len(d_weights) != len(d_model.variables):
-            raise checkpoint.CheckpointError(f"{path} holds no discriminator for {run_dir / 'config.json'}")
+            raise CheckpointError(f"{path} holds no discriminator for {run_dir / 'config.json'}")
         last = ", the last averaged" if average else ""
         extra = {
             **(extra or {}),
             "discriminator": f"D of step {meta['step']}{last} ({DISCRIMINATOR_FILE}), to fine-tune",
         }
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    widened = {WEIGHTS_FILE: save_variables(tmp / WEIGHTS_FILE, generator.variables, weights, dtype)}
-    if discriminator:
-        widened[DISCRIMINATOR_FILE] = save_variables(tmp / DISCRIMINATOR_FILE, d_model.variables, d_weights, dtype)
-    widened = {file: names for file, names in widened.items() if names}
-    info = {
-        "format": 1,
-        "config": cfg.model_dict(),
-        "z": cfg.z_contract(),
-        "weights_dtype": dtype,
-        **({"weights_float32": widened} if widened else {}),  # {file: arrays beyond `dtype`'s range}
-        "provenance": {
-            "step": meta["step"],
-            "images_seen": meta.get("images_seen"),
-            "train_seconds": meta.get("train_seconds"),
-            "data": meta.get("data"),
-            "data_count": meta.get("data_count"),
-            "train_config": cfg.to_dict(),
-            "config_changes": meta.get("config_changes", []),
-            **({"init_generator": meta["init_generator"]} if "init_generator" in meta else {}),
-            "checkpoint": str(path.resolve()),
-            "weights": f"EMA of G, decay {cfg.g_ema}" if group == "g_ema" else "G",
-            "exported": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "dcgan_version": __version__,
-            **(extra or {}),
-        },
-    }
-    write_json_atomic(tmp / BUNDLE_FILE, info)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.replace(out)
+    with atomic_dir(out) as staging:
+        widened = {WEIGHTS_FILE: save_variables(staging / WEIGHTS_FILE, generator.variables, weights, dtype)}
+        if discriminator:
+            widened[DISCRIMINATOR_FILE] = save_variables(
+                staging / DISCRIMINATOR_FILE, d_model.variables, d_weights, dtype
+            )
+        widened = {file: names for file, names in widened.items() if names}
+        info = {
+            "format": 1,
+            "config": cfg.model_dict(),
+            "z": cfg.z_contract(),
+            "weights_dtype": dtype,
+            **({"weights_float32": widened} if widened else {}),  # {file: arrays beyond `dtype`'s range}
+            "provenance": {
+                "step": meta["step"],
+                "images_seen": meta.get("images_seen"),
+                "train_seconds": meta.get("train_seconds"),
+                "data": meta.get("data"),
+                "data_count": meta.get("data_count"),
+                "train_config": cfg.to_dict(),
+                "config_changes": meta.get("config_changes", []),
+                **({"init_generator": meta["init_generator"]} if "init_generator" in meta else {}),
+                "checkpoint": str(path.resolve()),
+                "weights": f"EMA of G, decay {cfg.g_ema}" if group == "g_ema" else "G",
+                "exported": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "dcgan_version": __version__,
+                **(extra or {}),
+            },
+        }
+        write_json_atomic(staging / BUNDLE_FILE, info)
     return out
 
 
@@ -181,7 +180,7 @@ class FaceGenerator:
         try:
             self.info = json.loads((model_dir / BUNDLE_FILE).read_text())
         except FileNotFoundError:
-            raise ConfigError(
+            raise ModelError(
                 f"{model_dir} is not a model bundle (no {BUNDLE_FILE}); "
                 "make one with `dcgan export RUN_DIR --out MODEL_DIR`"
             ) from None
@@ -205,26 +204,16 @@ class FaceGenerator:
         return (self.config.image_size, self.config.image_size, self.config.channels)
 
     def sample_z(self, n: int, seed: int | None = None) -> np.ndarray:
-        """n×z_dim float32 from the model's own prior."""
-        rng = np.random.default_rng(seed)
-        if self.config.z_prior == "uniform":
-            return rng.uniform(-1.0, 1.0, (n, self.z_dim)).astype(np.float32)
-        return rng.standard_normal((n, self.z_dim)).astype(np.float32)
-
-    def check_z(self, z: np.ndarray) -> np.ndarray:
-        """z as n×z_dim float32; raises ValueError on a wrong shape or non-finite values."""
-        z = np.asarray(z, dtype=np.float32)
-        if z.ndim == 1:
-            z = z[None]
-        if z.ndim != 2 or z.shape[1] != self.z_dim:
-            raise ValueError(f"z must have {self.z_dim} values per vector, got shape {tuple(z.shape)}")
-        if not np.all(np.isfinite(z)):
-            raise ValueError("z contains NaN or infinite values")
-        return z
+        """n×z_dim float32 from the model's own prior (`dcgan.z.sample_z`)."""
+        return sample_z(self.z_contract, n, seed)
 
     def generate(self, z: np.ndarray) -> np.ndarray:
-        """uint8 N×H×W×C faces for one z (z_dim,) or a batch (N, z_dim)."""
-        return to_uint8(self._run(tf.constant(self.check_z(z))).numpy())
+        """uint8 N×H×W×C faces for one z (z_dim,) or a batch (N, z_dim).
+
+        A z of the wrong shape or with NaN or infinite values is a ModelError; a z outside the contract's
+        [low, high] is generated as it is (a normal prior's own samples pass ±3σ; see `dcgan.z`).
+        """
+        return to_uint8(self._run(tf.constant(check_z(self.z_contract, z, within_range=False))).numpy())
 
 
 def load_generator(model_dir: Path | str) -> FaceGenerator:

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dcgan.atomic import atomic_path
+from dcgan.errors import CheckpointError
+
 CHECKPOINT_RE = re.compile(r"^ckpt-(\d{9})\.npz$")
-
-
-class CheckpointError(ValueError):
-    """A missing or unusable checkpoint."""
 
 
 def checkpoint_path(directory: Path, step: int) -> Path:
@@ -30,19 +29,14 @@ def list_checkpoints(directory: Path) -> list[tuple[int, Path]]:
 
 
 def save(directory: Path, step: int, variables: dict[str, list], meta: dict, keep: int | None = None) -> Path:
-    """Write variables + meta to a temp file, fsync, rename into place, then prune to the last `keep`."""
+    """Write variables + meta atomically (`dcgan.atomic`: temp file, fsync, rename), then prune to the last `keep`."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {f"{group}/{i}": np.asarray(v) for group, vs in variables.items() for i, v in enumerate(vs)}
     arrays["meta"] = np.frombuffer(json.dumps({**meta, "step": step}).encode(), dtype=np.uint8)
     final = checkpoint_path(directory, step)
-    tmp = directory / f".{final.name}.tmp"
-    with open(tmp, "wb") as handle:
+    with atomic_path(final) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(final)
-    _fsync_dir(directory)
     if keep:
         for _, old in list_checkpoints(directory)[:-keep]:
             old.unlink(missing_ok=True)
@@ -103,11 +97,3 @@ def resolve(directory: Path, step: int | None = None) -> Path:
         if s == step:
             return path
     raise CheckpointError(f"no checkpoint for step {step} in {directory}; have {[s for s, _ in found]}")
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -9,6 +9,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from dcgan.atomic import write_json_atomic
+from dcgan.errors import ConfigError
+
 SIZES = (32, 64, 128)
 PRIORS = ("uniform", "normal")
 PRECISIONS = ("fp32", "bf16")
@@ -36,10 +39,6 @@ SCHEDULE_FIELDS = (
 # and one-sided label smoothing or the R1 penalty turned on when D overpowers G.
 TRAINING_KNOBS = ("g_ema", "augment", "label_smoothing", "r1_gamma", "lr_g", "lr_d")
 RESUMABLE_FIELDS = (*SCHEDULE_FIELDS, *TRAINING_KNOBS)
-
-
-class ConfigError(ValueError):
-    """An invalid configuration value, reported before any work starts."""
 
 
 @dataclass
@@ -147,6 +146,11 @@ class Config:
         return tuple(name.strip() for name in self.augment.split(",") if name.strip())
 
     @property
+    def images_per_step(self) -> int:
+        """Real images one training step draws from the data: batch_size for each of its d_steps D updates."""
+        return self.batch_size * self.d_steps
+
+    @property
     def z_range(self) -> tuple[float, float]:
         return Z_RANGES[self.z_prior]
 
@@ -185,16 +189,3 @@ def load(path: Path) -> Config:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid JSON: {exc}") from None
     return from_dict(data)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write text to a temp file beside `path` and rename it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON atomically (`write_text_atomic`)."""
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

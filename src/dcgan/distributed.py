@@ -39,8 +39,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from dcgan.config import ConfigError
 from dcgan.data import BatchSource
+from dcgan.errors import ConfigError
 
 STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 

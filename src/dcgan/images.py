@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from dcgan.atomic import atomic_path
+
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """Map tanh outputs in [-1, 1] to uint8 [0, 255]."""
@@ -31,12 +33,11 @@ def make_grid(images: np.ndarray, cols: int | None = None, pad: int = 2) -> np.n
 
 
 def save_png(image: np.ndarray, path: Path) -> Path:
-    """Save atomically (temp file + rename) so a reader never sees half an image."""
+    """Save atomically (`dcgan.atomic`) so a reader never sees half an image."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    to_pil(image).save(tmp, format="PNG")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        to_pil(image).save(tmp, format="PNG")
     return path
 
 

@@ -12,6 +12,7 @@ from keras import layers
 
 from dcgan.augment import diff_augment
 from dcgan.config import Config
+from dcgan.z import sample_z_stateless
 
 BN_MOMENTUM = 0.9  # PyTorch / TF1 DCGAN convention (moving average keeps 90%)
 BN_EPSILON = 1e-5
@@ -82,12 +83,19 @@ def build_discriminator(cfg: Config, synchronized_bn: bool = False) -> keras.Mod
     return keras.Model(image, logit, name="discriminator")
 
 
-def sample_z(cfg: Config, batch: int | tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """z from the config's prior, a pure function of the stateless seed (exact resume)."""
-    shape = tf.stack([batch, cfg.z_dim])
-    if cfg.z_prior == "uniform":
-        return tf.random.stateless_uniform(shape, seed, minval=-1.0, maxval=1.0)
-    return tf.random.stateless_normal(shape, seed)
+# The seed slots of one training step: every random draw of step s is made from `step_seed(seed, s, slot)`.
+G_SLOT = 0  # the generator update's z and augmentation
+
+
+def d_slot(update: int) -> int:
+    """The slot of the step's D update number `update` (0 … d_steps − 1): its z and the augmentation of its inputs."""
+    return 1 + update
+
+
+def step_seed(seed: int, step: tf.Tensor, slot: int) -> tf.Tensor:
+    """The stateless seed of (run seed, step, slot): distinct for every slot of every step, whatever d_steps."""
+    base = tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64)])
+    return tf.random.experimental.stateless_fold_in(base, slot)
 
 
 def standing_statistics(generator: keras.Model, cfg: Config, batches: int, seed: int = 0) -> None:
@@ -103,7 +111,7 @@ def standing_statistics(generator: keras.Model, cfg: Config, batches: int, seed:
     means = [np.zeros(layer.moving_mean.shape, np.float64) for layer in norms]
     variances = [np.zeros(layer.moving_variance.shape, np.float64) for layer in norms]
     for i in range(batches):
-        z = sample_z(cfg, cfg.batch_size, tf.constant([seed, i], tf.int64))
+        z = sample_z_stateless(cfg, cfg.batch_size, tf.constant([seed, i], tf.int64))
         for k, x in enumerate(probe(z, training=True)):
             mean, variance = tf.nn.moments(tf.cast(x, tf.float32), axes=list(range(len(x.shape) - 1)))
             means[k] += mean.numpy() / batches
@@ -126,7 +134,7 @@ class ReplicaShard:
         self.global_batch = cfg.batch_size
 
     def z(self, seed: tf.Tensor) -> tf.Tensor:
-        return sample_z(self.cfg, self.global_batch, seed)[self.replica :: self.num_replicas]
+        return sample_z_stateless(self.cfg, self.global_batch, seed)[self.replica :: self.num_replicas]
 
     def mean(self, per_example: tf.Tensor) -> tf.Tensor:
         """This replica's share of the global-batch mean: sum(per_example) / global batch."""
@@ -206,7 +214,7 @@ class DCGAN(keras.Model):
 
     def _d_step(self, real: tf.Tensor, seed: tf.Tensor, shard: ReplicaShard | None = None) -> dict[str, tf.Tensor]:
         batch = tf.shape(real)[0]
-        z = sample_z(self.cfg, batch, seed) if shard is None else shard.z(seed)
+        z = sample_z_stateless(self.cfg, batch, seed) if shard is None else shard.z(seed)
         real_label = 1.0 - self.cfg.label_smoothing  # one-sided label smoothing
         mean = _batch_mean(shard)
         with tf.GradientTape() as tape:
@@ -240,7 +248,7 @@ class DCGAN(keras.Model):
         }
 
     def _g_step(self, batch: tf.Tensor, seed: tf.Tensor, shard: ReplicaShard | None = None) -> tf.Tensor:
-        z = sample_z(self.cfg, batch, seed) if shard is None else shard.z(seed)
+        z = sample_z_stateless(self.cfg, batch, seed) if shard is None else shard.z(seed)
         with tf.GradientTape() as tape:
             fake = self._augment(self.generator(z, training=True), seed, 2, shard)
             fake_logits = self.discriminator(fake, training=True)
@@ -250,25 +258,37 @@ class DCGAN(keras.Model):
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         return g_loss
 
-    @tf.function(reduce_retracing=True)
-    def train_step(self, data: tuple[tf.Tensor, tf.Tensor], train_g: bool = True) -> dict[str, tf.Tensor]:
-        """One optimisation step: `d_steps` discriminator updates, then one generator update (unless not `train_g`,
-        as in the `d_warmup` steps; then G and its average rest and g_loss is G's loss on D's last fakes).
+    def _step(
+        self, images: tf.Tensor, step: tf.Tensor, train_g: bool, shard: ReplicaShard | None = None
+    ) -> dict[str, tf.Tensor]:
+        """`d_steps` D updates, one on each chunk of `images`, then one G update unless not `train_g`.
 
-        `data` is (uint8 images N×H×W×C, int64 global step); z is drawn from (seed, step) so a
-        resumed run sees exactly the z an uninterrupted run would.
+        Every draw comes from `step_seed(cfg.seed, step, slot)`, so a resumed run sees exactly the z and
+        augmentations an uninterrupted run would. The EMA update is the caller's (see `replica_step`).
         """
-        images, step = data
         real = tf.cast(images, tf.float32) / 127.5 - 1.0
         d_steps = self.cfg.d_steps
         chunks = tf.split(real, d_steps) if d_steps > 1 else [real]
         for i, chunk in enumerate(chunks):
-            logs = self._d_step(chunk, tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + i]))
+            logs = self._d_step(chunk, step_seed(self.cfg.seed, step, d_slot(i)), shard)
         if not train_g:
             return logs
-        g_loss = self._g_step(tf.shape(chunks[-1])[0], tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + 7]))
-        self.update_ema(step)
+        g_loss = self._g_step(tf.shape(chunks[-1])[0], step_seed(self.cfg.seed, step, G_SLOT), shard)
         return {**logs, "g_loss": g_loss}
+
+    @tf.function(reduce_retracing=True)
+    def train_step(self, data: tuple[tf.Tensor, tf.Tensor], train_g: bool = True) -> dict[str, tf.Tensor]:
+        """One optimisation step on one device: `d_steps` discriminator updates, then one generator update and its
+        average (unless not `train_g`, as in the `d_warmup` steps; then G and its average rest and g_loss is G's
+        loss on D's last fakes).
+
+        `data` is (uint8 images (batch_size · d_steps)×H×W×C, int64 global step).
+        """
+        images, step = data
+        logs = self._step(images, step, train_g)
+        if train_g:
+            self.update_ema(step)
+        return logs
 
     def replica_step(self, images: tf.Tensor, step: tf.Tensor, train_g: bool = True) -> dict[str, tf.Tensor]:
         """`train_step` on one replica, called by `strategy.run` on the replica's slice of the global batch.
@@ -282,17 +302,7 @@ class DCGAN(keras.Model):
         """
         context = tf.distribute.get_replica_context()
         shard = ReplicaShard(self.cfg, context.replica_id_in_sync_group, context.num_replicas_in_sync)
-        real = tf.cast(images, tf.float32) / 127.5 - 1.0
-        d_steps = self.cfg.d_steps
-        chunks = tf.split(real, d_steps) if d_steps > 1 else [real]
-        for i, chunk in enumerate(chunks):
-            logs = self._d_step(chunk, tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + i]), shard)
-        if not train_g:
-            return logs
-        g_loss = self._g_step(
-            tf.shape(chunks[-1])[0], tf.stack([tf.cast(self.cfg.seed, tf.int64), step * 8 + 7]), shard
-        )
-        return {**logs, "g_loss": g_loss}
+        return self._step(images, step, train_g, shard)
 
     def state_variables(self) -> dict[str, list]:
         """Every variable a checkpoint must hold, grouped and in a stable order."""

@@ -11,8 +11,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from dcgan.atomic import atomic_path
 from dcgan.bundle import FaceGenerator
+from dcgan.errors import ConfigError
 from dcgan.images import make_grid, save_png, to_pil
+from dcgan.z import check_z
 
 
 def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -30,9 +33,9 @@ def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def interpolate(a: np.ndarray, b: np.ndarray, steps: int, method: str = "linear") -> np.ndarray:
     if steps < 2:
-        raise ValueError(f"steps must be >= 2, got {steps}")
+        raise ConfigError(f"steps must be >= 2, got {steps}")
     if method not in ("linear", "spherical"):
-        raise ValueError(f"method must be 'linear' or 'spherical', got {method!r}")
+        raise ConfigError(f"method must be 'linear' or 'spherical', got {method!r}")
     t = np.linspace(0.0, 1.0, steps)
     return (slerp if method == "spherical" else lerp)(np.asarray(a, np.float64), np.asarray(b, np.float64), t).astype(
         np.float32
@@ -42,7 +45,7 @@ def interpolate(a: np.ndarray, b: np.ndarray, steps: int, method: str = "linear"
 def sweep(base: np.ndarray, dim: int, low: float, high: float, steps: int) -> np.ndarray:
     """`steps` copies of `base` with dimension `dim` going from low to high."""
     if not 0 <= dim < base.shape[-1]:
-        raise ValueError(f"dim must be in [0, {base.shape[-1]}), got {dim}")
+        raise ConfigError(f"dim must be in [0, {base.shape[-1]}), got {dim}")
     z = np.repeat(base[None].astype(np.float32), steps, axis=0)
     z[:, dim] = np.linspace(low, high, steps)
     return z
@@ -58,13 +61,13 @@ def read_z(spec: str, model: FaceGenerator) -> np.ndarray:
     path = Path(spec)
     if path.suffix in (".npy", ".json"):
         if not path.exists():
-            raise ValueError(f"z file {path} does not exist")
+            raise ConfigError(f"z file {path} does not exist")
         z = np.load(path, allow_pickle=False) if path.suffix == ".npy" else np.asarray(json.loads(path.read_text()))
-        return model.check_z(z)
+        return check_z(model.z_contract, z, within_range=False)
     try:
         seeds = [int(s) for s in spec.split(",")]
     except ValueError:
-        raise ValueError(f"z spec {spec!r} is neither seeds like '3,17' nor a .npy/.json file") from None
+        raise ConfigError(f"z spec {spec!r} is neither seeds like '3,17' nor a .npy/.json file") from None
     return np.concatenate([model.sample_z(1, seed) for seed in seeds])
 
 
@@ -106,7 +109,7 @@ def gif_walk(
 ) -> Path:
     """An animated GIF through the key z vectors and back to the first (a seamless loop)."""
     if len(keys) < 2:
-        raise ValueError("a GIF walk needs at least two key z vectors")
+        raise ConfigError("a GIF walk needs at least two key z vectors")
     loop = np.concatenate([keys, keys[:1]])
     z = np.concatenate([interpolate(loop[i], loop[i + 1], steps + 1, method)[:-1] for i in range(len(keys))])
     frames = [
@@ -114,9 +117,8 @@ def gif_walk(
     ]
     out.mkdir(parents=True, exist_ok=True)
     path = out / "walk.gif"
-    tmp = out / ".walk.gif.tmp"
-    frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
     np.save(out / "walk_z.npy", z)
     (out / "walk_z.json").write_text(json.dumps({"mode": "gif", "method": method, "z": z.tolist()}))
     return path

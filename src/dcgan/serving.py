@@ -24,7 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dcgan import sampling
 from dcgan.bundle import FaceGenerator, load_generator
+from dcgan.errors import ConfigError, ModelError
 from dcgan.images import png_bytes
+from dcgan.z import check_z, clip_z
 
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 MAX_BATCH = 64
@@ -120,12 +122,12 @@ class Studio:
 
     def __init__(self, model_dirs: list[Path]) -> None:
         if not model_dirs:
-            raise ValueError("no model to serve")
+            raise ModelError("no model to serve")
         self.models: dict[str, FaceGenerator] = {}
         for directory in model_dirs:
             name = Path(directory).resolve().name
             if name in self.models:
-                raise ValueError(f"two models are named {name!r}; give them different folder names")
+                raise ModelError(f"two models are named {name!r}; give them different folder names")
             self.models[name] = load_generator(directory)
         self.default = next(iter(self.models))
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generator")
@@ -138,27 +140,14 @@ class Studio:
         return name, self.models[name]
 
     def check_z(self, model: FaceGenerator, z: list, what: str = "z") -> np.ndarray:
-        array = np.asarray(z, dtype=np.float64)
-        if array.ndim == 1:
-            array = array[None]
-        if array.ndim != 2 or array.shape[1] != model.z_dim:
-            raise HTTPException(
-                422, f"{what} must hold vectors of {model.z_dim} numbers, got shape {list(array.shape)}"
-            )
+        """`dcgan.z.check_z` (shape, finite, inside the prior's range) as HTTP errors: 422, or 413 past MAX_BATCH."""
+        try:
+            array = check_z(model.z_contract, z, what)
+        except ModelError as exc:
+            raise HTTPException(422, str(exc)) from None
         if len(array) > MAX_BATCH:
             raise HTTPException(413, f"{what} holds {len(array)} vectors; at most {MAX_BATCH} per request")
-        if not np.all(np.isfinite(array)):
-            raise HTTPException(422, f"{what} contains NaN or infinite values")
-        low, high = model.z_contract["low"], model.z_contract["high"]
-        bad = np.argwhere((array < low) | (array > high))
-        if len(bad):
-            row, col = bad[0]
-            raise HTTPException(
-                422,
-                f"{what}[{row}][{col}] = {array[row, col]:g} is outside the prior's range "
-                f"[{low:g}, {high:g}] ({model.z_contract['prior']})",
-            )
-        return array.astype(np.float32)
+        return array
 
     def info(self) -> dict:
         return {
@@ -259,8 +248,7 @@ def create_app(
     async def random(seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None, model: str | None = None) -> dict:
         name, generator = studio.model(model)
         seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
-        z = generator.sample_z(1, seed)
-        z = np.clip(z, generator.z_contract["low"], generator.z_contract["high"])
+        z = clip_z(generator.z_contract, generator.sample_z(1, seed))
         images = await faces(name, z)
         return {"seed": seed, "model": name, "z": z[0].tolist(), "image": data_url(images[0])}
 
@@ -269,7 +257,7 @@ def create_app(
         name, model = studio.model(body.model)
         a, b = studio.check_z(model, body.a, "a")[0], studio.check_z(model, body.b, "b")[0]
         z = sampling.interpolate(a, b, body.steps, body.method)
-        z = np.clip(z, model.z_contract["low"], model.z_contract["high"])  # slerp can bulge past the range
+        z = clip_z(model.z_contract, z)  # slerp can bulge past the range
         images = await faces(name, z)
         return {"z": z.tolist(), "images": [data_url(i) for i in images]}
 
@@ -277,7 +265,7 @@ def create_app(
     async def arithmetic(body: ArithmeticRequest) -> dict:
         name, model = studio.model(body.model)
         a, b, c = (studio.check_z(model, v, k) for k, v in (("a", body.a), ("b", body.b), ("c", body.c)))
-        z = np.clip(sampling.arithmetic(a, b, c), model.z_contract["low"], model.z_contract["high"])
+        z = clip_z(model.z_contract, sampling.arithmetic(a, b, c))
         images = await faces(name, z[None])
         return {"z": z.tolist(), "image": data_url(images[0])}
 
@@ -325,7 +313,7 @@ def run(
     import uvicorn
 
     if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+        raise ConfigError(f"workers must be at least 1, got {workers}")
     if workers == 1:
         app = create_app(model_dirs, cors_origins=cors_origins)
         uvicorn.run(app, host=host, port=port, log_level="info")

@@ -90,7 +90,7 @@ def select_checkpoint(
     """Score the run's checkpoints (all kept ones from `min_step`, or `steps`) on `val`; keep the best.
 
     Each checkpoint's shipped generator is scored (`bundle.generator_group`: its EMA unless `raw`) on the run's
-    fixed z (`training.fixed_z`, the config's seed). Returns {"rows": [...] (oldest first), "best": row}. Rows
+    fixed z (`z.fixed_z`, the config's seed). Returns {"rows": [...] (oldest first), "best": row}. Rows
     already in evals.jsonl for the same step, weights, extractor, sample count, z seed and reference, whether
     training or an earlier selection wrote them, are reused, not recomputed.
     """
@@ -103,7 +103,7 @@ def select_checkpoint(
     from dcgan.evaluation.scoring import validation_row
     from dcgan.images import to_uint8
     from dcgan.model import build_generator
-    from dcgan.training import fixed_z
+    from dcgan.z import fixed_z
 
     run_dir = Path(run_dir)
     cfg = load_config(run_dir / "config.json")

@@ -1,0 +1,94 @@
+"""The z contract in code: what a model's noise vector z is, and z drawn, checked and clipped in one place.
+
+A contract is `Config.z_contract()`, saved as `z` in every model.json: {"dim", "prior", "low", "high"}. z holds
+`dim` numbers from the `prior`: "uniform" on [low, high], or "normal", the standard normal, for which [low, high]
+is ±3σ. [low, high] is the range a person may dial in: the HTTP API refuses z outside it and the page's sliders
+span it. It is not a limit of the model: a normal prior's own samples pass ±3σ now and then (about one vector of
+100 numbers in four), so the Python API (`FaceGenerator.generate`) checks only the shape and finiteness of z.
+
+Training draws z with `sample_z_stateless`, a pure function of a TensorFlow stateless seed (a resumed run draws
+exactly the z of an uninterrupted one); everything else draws with `sample_z` (NumPy, seeded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from dcgan.config import Config
+from dcgan.errors import ModelError
+
+ZContract = Mapping[str, Any]
+# salt of the seed of a run's fixed z (sample grids, validation scores), apart from every other draw of its seed
+FIXED_Z_SALT = 2024
+
+
+def contract_of(source: Config | ZContract) -> ZContract:
+    """The z contract of a config, or `source` itself when it already is one."""
+    return source.z_contract() if isinstance(source, Config) else source
+
+
+def sample_z_stateless(source: Config | ZContract, batch: int | tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """batch×dim float32 z from the prior, a pure function of the stateless `seed` (shape [2])."""
+    contract = contract_of(source)
+    shape = tf.stack([batch, contract["dim"]])
+    if contract["prior"] == "uniform":
+        return tf.random.stateless_uniform(shape, seed, minval=contract["low"], maxval=contract["high"])
+    return tf.random.stateless_normal(shape, seed)
+
+
+def sample_z(source: Config | ZContract, n: int, seed: int | Sequence[int] | None = None) -> np.ndarray:
+    """n×dim float32 z from the prior, drawn by NumPy's default generator seeded with `seed` (None: fresh)."""
+    contract = contract_of(source)
+    rng = np.random.default_rng(seed)
+    shape = (n, contract["dim"])
+    if contract["prior"] == "uniform":
+        return rng.uniform(contract["low"], contract["high"], shape).astype(np.float32)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def fixed_z(cfg: Config, n: int = 64) -> np.ndarray:
+    """A run's fixed z, for its sample grids and validation scores: drawn from the config's prior and seed."""
+    return sample_z(cfg, n, [cfg.seed, FIXED_Z_SALT])
+
+
+def check_z(source: Config | ZContract, z: Any, what: str = "z", within_range: bool = True) -> np.ndarray:
+    """`z` (one vector or a batch) as an n×dim float32 array, or a ModelError naming what is wrong with it.
+
+    Refused: a shape other than dim or n×dim, NaN or infinite values (also values beyond float32), and, when
+    `within_range`, values outside the contract's [low, high]. `what` names z in the messages ("a", "b"...).
+    """
+    contract = contract_of(source)
+    dim = contract["dim"]
+    try:
+        array = np.asarray(z, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ModelError(f"{what} must hold vectors of {dim} numbers, got ragged or non-numeric values") from None
+    if array.ndim == 1:
+        array = array[None]
+    if array.ndim != 2 or array.shape[1] != dim:
+        raise ModelError(f"{what} must hold vectors of {dim} numbers, got shape {list(array.shape)}")
+    with np.errstate(over="ignore"):
+        single = array.astype(np.float32)
+    if len(bad := np.argwhere(~np.isfinite(single))):
+        row, col = bad[0]
+        raise ModelError(
+            f"{what} contains NaN or infinite values (as float32): {what}[{row}][{col}] = {array[row, col]:g}"
+        )
+    low, high = contract["low"], contract["high"]
+    if within_range and len(bad := np.argwhere((array < low) | (array > high))):
+        row, col = bad[0]
+        raise ModelError(
+            f"{what}[{row}][{col}] = {array[row, col]:g} is outside the prior's range "
+            f"[{low:g}, {high:g}] ({contract['prior']})"
+        )
+    return single
+
+
+def clip_z(source: Config | ZContract, z: np.ndarray) -> np.ndarray:
+    """z clipped into the contract's [low, high] (e.g. a slerp that bulges past it), as float32."""
+    contract = contract_of(source)
+    return np.clip(np.asarray(z, dtype=np.float32), contract["low"], contract["high"])
