@@ -38,6 +38,8 @@ def test_health_and_models(client) -> None:
     assert info["default"] == "tiny"
     assert info["models"][0]["z"] == {"dim": 16, "prior": "normal", "low": -3.0, "high": 3.0}
     assert info["models"][0]["image_size"] == 32 and info["models"][0]["provenance"]["step"] == 4
+    summary = info["models"][0]["summary"]  # what the page's "About model" shows: no test metrics for this one
+    assert summary["images_seen"] == 32 and summary["data"].endswith("blobs32") and summary["fid"] is None
     assert "/api/generate" in client.get("/openapi.json").json()["paths"]
 
 

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from dcgan import sampling
+from dcgan import provenance, sampling
 from dcgan.bundle import FaceGenerator, load_generator
 from dcgan.images import png_bytes
 
@@ -170,6 +170,7 @@ class Studio:
                     "image_size": m.config.image_size,
                     "channels": m.config.channels,
                     "provenance": m.info.get("provenance", {}),
+                    "summary": provenance.summary(m.info, m.model_dir),
                 }
                 for name, m in self.models.items()
             ],
