@@ -7,11 +7,12 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from dcgan import resources
 from dcgan.config import Config, ConfigError, from_dict
 from dcgan.config import load as load_config
 from dcgan.data import DataError
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "celeba64"
+DEFAULT_MODEL = resources.default_model()
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:

@@ -22,11 +22,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from dcgan import provenance, sampling
+from dcgan import provenance, resources, sampling
 from dcgan.bundle import FaceGenerator, load_generator
 from dcgan.images import png_bytes
 
-WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+WEB_DIST = resources.web_dist()  # None when the page is not built
 MAX_BATCH = 64
 MAX_BODY_BYTES = 1_000_000
 MAX_SIDE = 512
