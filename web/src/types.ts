@@ -11,7 +11,17 @@ export interface ModelInfo {
   z: ZContract
   image_size: number
   channels: number
-  provenance: Record<string, unknown>
+  summary?: ModelSummary
+}
+
+/** Where a model came from, in plain fields (GET /api/models); null where the server does not know. */
+export interface ModelSummary {
+  data: string | null
+  images_seen: number | null
+  train_hours: number | null
+  fid: number | null
+  fid_extractor: string | null
+  fid_split: string | null
 }
 
 export interface ModelsResponse {
