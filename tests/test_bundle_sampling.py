@@ -107,10 +107,16 @@ def test_interpolation_maths() -> None:
 )
 def test_every_sample_mode(tiny_model, tmp_path, mode: str, args: list[str], outputs: list[str], rows: int) -> None:
     main(["sample", str(tiny_model), mode, "--out", str(tmp_path), *args])
-    for name in outputs:
-        assert (tmp_path / name).stat().st_size > 0
     z = np.load(next(tmp_path.glob("*_z.npy")))
     assert z.shape == (rows, 16)
+    for name in outputs:
+        if name.endswith((".png", ".gif")):  # a picture that opens, with room for every row of z
+            with Image.open(tmp_path / name) as picture:
+                assert picture.size[0] >= 32 and picture.size[1] >= 32
+        elif name.endswith(".json"):  # the mode and the same z as the .npy, readable without numpy
+            saved = json.loads((tmp_path / name).read_text())
+            assert saved["mode"] == mode
+            np.testing.assert_allclose(saved["z"], z, atol=1e-6)
     model = load_generator(tiny_model)
     if mode == "grid":  # the saved z reproduces the picture exactly
         np.testing.assert_array_equal(z, model.sample_z(9, 5))
