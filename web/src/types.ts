@@ -35,3 +35,16 @@ export interface Face {
   z: number[]
   src: string
 }
+
+/** What the page gives a face panel (morph, arithmetic): the model, the face on show, and faces by key (drag and drop). */
+export interface FacePanelProps {
+  model: string
+  current: Face | null
+  lookup: (key: string) => Face | undefined
+}
+
+/** What a face panel tells the page: load a face into the editor, or show an error. */
+export interface FacePanelEmits {
+  load: [face: Face]
+  error: [message: string]
+}
