@@ -1,12 +1,13 @@
 """Latency and throughput of `dcgan serve`: one face at 1 client, faces/s at N concurrent clients.
 
-    python benchmarks/serve_load.py [--model DIR] [--url URL] [--clients 16] [--seconds 10] [--workers 1]
+    python benchmarks/serve_load.py [--model DIR] [--url URL] [--clients 16] [--seconds 10] [--workers 1] [--quick]
 
 Without --url it starts `dcgan serve` itself (on a free loopback port, with --workers processes) and stops it.
 Prints p50/p99 latency for sequential single-face requests, then faces/s, p50/p99 and errors under load.
 Memory: the server's resident memory (all its processes) is read after a warm-up at full load (so every
 batch size the load produces has been seen once), then every second of the measured run; the end-to-warm
-ratio shows whether serving leaks.
+ratio shows whether serving leaks. `--quick` is a smoke run of seconds (2 clients, 1 s), not a measurement.
+The HTTP client is httpx2 (the one Starlette's test client uses), from the test extra: pip install -e ".[test]".
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from dcgan import resources
 
 
 def free_port() -> int:
@@ -66,7 +67,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def client_loop(
-    client: httpx.AsyncClient, bodies: list[dict], until: float, latencies: list[float], errors: list[str]
+    client: httpx2.AsyncClient, bodies: list[dict], until: float, latencies: list[float], errors: list[str]
 ) -> None:
     i = 0
     while time.perf_counter() < until:
@@ -75,7 +76,7 @@ async def client_loop(
             response = await client.post("/api/generate", json=bodies[i % len(bodies)])
             if response.status_code != 200:
                 errors.append(f"{response.status_code}: {response.text[:100]}")
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             errors.append(repr(exc))
         latencies.append(time.perf_counter() - start)
         i += 1
@@ -88,8 +89,8 @@ async def load(
     sampler = asyncio.create_task(sample_memory(pid, memory)) if pid else None
     rng = np.random.default_rng(0)
     bodies = [{"z": rng.uniform(low, high, z_dim).round(4).tolist()} for _ in range(64)]
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx2.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
         latencies: list[float] = []
         errors: list[str] = []
         until = time.perf_counter() + seconds
@@ -112,14 +113,19 @@ async def load(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "celeba64")
+    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped model)")
     parser.add_argument("--url", help="benchmark a running server instead of starting one")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--single", type=int, default=200, help="sequential single-client requests")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of full load before measuring")
     parser.add_argument("--workers", type=int, default=1, help="server processes (when this script starts it)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of seconds: 2 clients, 1 s, 5 requests")
     args = parser.parse_args()
+    if args.quick:
+        args.clients, args.seconds, args.single, args.warmup = 2, 1.0, 5, 0.5
+    if args.model is None and args.url is None:
+        args.model = resources.default_model()
 
     server = None
     url = args.url
@@ -147,16 +153,16 @@ def main() -> None:
         deadline = time.time() + 120
         while True:
             try:
-                models = httpx.get(f"{url}/api/models", timeout=2).json()
+                models = httpx2.get(f"{url}/api/models", timeout=2).json()
                 break
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 if time.time() > deadline or (server and server.poll() is not None):
                     raise SystemExit("server did not start") from None
                 time.sleep(0.5)
         z = models["models"][0]["z"]
-        asyncio.run(load(url, z["dim"], z["low"], z["high"], 1, 2.0))  # trace and warm the single-face path
+        asyncio.run(load(url, z["dim"], z["low"], z["high"], 1, min(2.0, args.warmup)))  # warm the one-face path
         latencies = []
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpx2.Client(base_url=url, timeout=30) as client:
             rng = np.random.default_rng(1)
             for _ in range(args.single):
                 body = {"z": rng.uniform(z["low"], z["high"], z["dim"]).round(4).tolist()}

@@ -1,9 +1,10 @@
 """Steady-state training throughput of the default 64×64 DCGAN (batch 64), fp32 and bf16.
 
     python benchmarks/train_throughput.py [--repeats 5] [--steps 3] [--precision fp32 bf16] [--augment POLICY]
-        [--r1-gamma G]
+        [--r1-gamma G] [--quick]
 
-Prints images/s as the median of `repeats` timings of `steps` train steps each, after warm-up.
+Prints images/s as the median of `repeats` timings of `steps` train steps each, after warm-up. `--quick` is a
+smoke run of seconds (a tiny 32×32 model, one fp32 step), to check that the benchmark still runs, not a measurement.
 """
 
 from __future__ import annotations
@@ -15,9 +16,17 @@ import time
 
 import dcgan  # noqa: F401  (sets TensorFlow's oneDNN / logging defaults before TF loads)
 
+QUICK_MODEL = {"image_size": 32, "gf": 8, "df": 8, "batch_size": 8}
+
 
 def measure(
-    precision: str, repeats: int, steps: int, warmup: int, augment: str = "", r1_gamma: float = 0.0
+    precision: str,
+    repeats: int,
+    steps: int,
+    warmup: int,
+    augment: str = "",
+    r1_gamma: float = 0.0,
+    model: dict | None = None,
 ) -> list[float]:
     import keras
     import numpy as np
@@ -27,10 +36,11 @@ def measure(
     from dcgan.model import DCGAN
     from dcgan.training import set_precision
 
-    cfg = Config(mixed_precision=precision, augment=augment, r1_gamma=r1_gamma)
+    cfg = Config(mixed_precision=precision, augment=augment, r1_gamma=r1_gamma, **(model or {}))
     set_precision(cfg)
     gan = DCGAN(cfg)
-    images = tf.constant(np.random.default_rng(0).integers(0, 256, (cfg.batch_size, 64, 64, 3), dtype=np.uint8))
+    shape = (cfg.batch_size, cfg.image_size, cfg.image_size, cfg.channels)
+    images = tf.constant(np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8))
     step = 0
 
     def run(n: int) -> None:
@@ -66,10 +76,17 @@ def main() -> None:
     parser.add_argument("--augment", default="", help="DiffAugment policy, e.g. color,translation,cutout")
     parser.add_argument("--r1-gamma", type=float, default=0.0, help="R1 penalty weight (0 = off)")
     parser.add_argument("--force-bf16", action="store_true", help="measure bf16 even without AVX-512")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of seconds: tiny model, one fp32 step")
     args = parser.parse_args()
+    from dcgan.config import Config
+
+    model = QUICK_MODEL if args.quick else {}
+    if args.quick:
+        args.precision, args.repeats, args.steps, args.warmup = ["fp32"], 1, 1, 1
+    cfg = Config(**model)
     print(
         f"cores: {os.cpu_count()}, oneDNN: {os.environ.get('TF_ENABLE_ONEDNN_OPTS')}, "
-        f"batch 64, 64×64×3, gf=df=64, "
+        f"batch {cfg.batch_size}, {cfg.image_size}×{cfg.image_size}×{cfg.channels}, gf={cfg.gf} df={cfg.df}, "
         f"augment: {args.augment or 'none'}, R1 γ: {args.r1_gamma or 'off'}"
     )
     for precision in args.precision:
@@ -79,7 +96,7 @@ def main() -> None:
                 "(measured here: one repeat took over 10 minutes); --force-bf16 runs it anyway"
             )
             continue
-        rates = measure(precision, args.repeats, args.steps, args.warmup, args.augment, args.r1_gamma)
+        rates = measure(precision, args.repeats, args.steps, args.warmup, args.augment, args.r1_gamma, model)
         print(
             f"{precision}: {statistics.median(rates):.1f} images/s (median of {len(rates)}; "
             f"min {min(rates):.1f}, max {max(rates):.1f})"

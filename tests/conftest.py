@@ -96,17 +96,31 @@ def tiny_model(tiny_cache, tmp_path_factory) -> Path:
 
 
 @contextmanager
-def running_server(model: Path, log: Path, *extra: str, timeout: float = 180) -> Iterator[str]:
-    """`dcgan serve` in a subprocess on a free loopback port (output to `log`); yields its URL once it answers."""
+def running_server(
+    model: Path | None,
+    log: Path,
+    *extra: str,
+    timeout: float = 180,
+    dcgan: tuple[str, ...] = (sys.executable, "-m", "dcgan.cli"),
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """`dcgan serve` (the command `dcgan`, run in `cwd` with `env`) in a subprocess on a free loopback port,
+    serving `model` (None: the default model), output to `log`; yields its URL once it answers."""
     import httpx2
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "dcgan.cli", "serve", "--model", str(model), "--port", str(port), *extra]
+    models = ["--model", str(model)] if model is not None else []
+    command = [*dcgan, "serve", *models, "--port", str(port), *extra]
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env={**(os.environ if env is None else env), "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -36,6 +36,8 @@ def test_exported_weights_match_the_checkpoint(tiny_model) -> None:
     """The bundle holds the checkpoint's EMA generator (the default, g_ema 0.999), not its raw G."""
     info = json.loads((tiny_model / "model.json").read_text())
     assert info["provenance"]["weights"] == "EMA of G, decay 0.999"
+    assert not Path(info["provenance"]["checkpoint"]).is_absolute()  # relative to the project: no machine paths
+    assert not Path(info["provenance"]["data"]).is_absolute()
     saved, _ = checkpoint.read(info["provenance"]["checkpoint"])
     assert any(not np.allclose(a, b) for a, b in zip(saved["g_ema"], saved["generator"], strict=True))
     generator = build_generator(tiny_config(z_prior="normal"))
@@ -106,10 +108,16 @@ def test_interpolation_maths() -> None:
 )
 def test_every_sample_mode(tiny_model, tmp_path, mode: str, args: list[str], outputs: list[str], rows: int) -> None:
     main(["sample", str(tiny_model), mode, "--out", str(tmp_path), *args])
-    for name in outputs:
-        assert (tmp_path / name).stat().st_size > 0
     z = np.load(next(tmp_path.glob("*_z.npy")))
     assert z.shape == (rows, 16)
+    for name in outputs:
+        if name.endswith((".png", ".gif")):  # a picture that opens, with room for every row of z
+            with Image.open(tmp_path / name) as picture:
+                assert picture.size[0] >= 32 and picture.size[1] >= 32
+        elif name.endswith(".json"):  # the mode and the same z as the .npy, readable without numpy
+            saved = json.loads((tmp_path / name).read_text())
+            assert saved["mode"] == mode
+            np.testing.assert_allclose(saved["z"], z, atol=1e-6)
     model = load_generator(tiny_model)
     if mode == "grid":  # the saved z reproduces the picture exactly
         np.testing.assert_array_equal(z, model.sample_z(9, 5))
@@ -147,12 +155,14 @@ def test_sample_reads_z_files_and_reports_bad_specs(tiny_model, tmp_path, capsys
     assert "neither seeds" in capsys.readouterr().err
 
 
-def test_export_with_standing_statistics_changes_only_bn_statistics(tiny_model, tmp_path) -> None:
+def test_export_with_standing_statistics_changes_only_bn_statistics(tiny_model, tmp_path, capsys) -> None:
     info = json.loads((tiny_model / "model.json").read_text())
     run_dir = Path(info["provenance"]["checkpoint"]).parents[1]
     main(["export", str(run_dir), "--out", str(tmp_path / "standing"), "--standing-stats", "5"])
+    assert capsys.readouterr().out.strip() == str(tmp_path / "standing")  # the command names the bundle it wrote
     standing = json.loads((tmp_path / "standing" / "model.json").read_text())
     assert standing["provenance"]["bn_statistics"] == "standing: 5 batches of 8 z"
+    assert standing["provenance"]["checkpoint"] == info["provenance"]["checkpoint"]  # the same step, by default
     with np.load(tiny_model / "generator.npz") as old, np.load(tmp_path / "standing" / "generator.npz") as new:
         assert sorted(old) == sorted(new)
         moving = [k for k in old if "moving" in k]

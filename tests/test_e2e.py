@@ -108,6 +108,10 @@ def test_paint_changes_the_face_and_share_link_restores_it(browser, server) -> N
     page.goto(server)
     first = wait_for_new_face(page, "")
     assert len(cell_values(page)) == 16  # the grid follows the model's z contract (16 dims: 4×4)
+    about = page.eval_on_selector_all(
+        "[data-testid=about] dt", "dts => dts.map(dt => dt.textContent + ': ' + dt.nextElementSibling.textContent)"
+    )
+    assert "Images seen: 32" in about  # the server's plain summary of the tiny model (4 steps of 8 images)
 
     page.click("[data-testid=reset]")
     after_reset = wait_for_new_face(page, first)
@@ -137,7 +141,7 @@ def test_paint_changes_the_face_and_share_link_restores_it(browser, server) -> N
 
     page.click("[data-testid=share]")
     link = page.input_value("[data-testid=share-url]")
-    assert "#" in link and "z=" in link
+    assert "#m=tiny&z=" in link and link == page.evaluate("() => location.href")  # in the address bar too
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "studio.png"), full_page=True)
 

@@ -38,6 +38,8 @@ def test_health_and_models(client) -> None:
     assert info["default"] == "tiny"
     assert info["models"][0]["z"] == {"dim": 16, "prior": "normal", "low": -3.0, "high": 3.0}
     assert info["models"][0]["image_size"] == 32 and info["models"][0]["provenance"]["step"] == 4
+    summary = info["models"][0]["summary"]  # what the page's "About model" shows: no test metrics for this one
+    assert summary["images_seen"] == 32 and summary["data"].endswith("blobs32") and summary["fid"] is None
     assert "/api/generate" in client.get("/openapi.json").json()["paths"]
 
 
@@ -60,18 +62,29 @@ def test_generate_png_and_batch(client, tiny_model) -> None:
 def test_random_is_reproducible(client) -> None:
     first, again = client.get("/api/random?seed=7").json(), client.get("/api/random", params={"seed": 7}).json()
     assert first == again and first["seed"] == 7 and len(first["z"]) == 16
-    assert client.get("/api/random").json()["seed"] >= 0
+    unseeded = [client.get("/api/random").json() for _ in range(2)]
+    assert unseeded[0]["seed"] != unseeded[1]["seed"] and unseeded[0]["z"] != unseeded[1]["z"]  # a new face each time
+    replay = client.get("/api/random", params={"seed": unseeded[0]["seed"]}).json()
+    assert replay == unseeded[0]  # the seed it reports gives that face back
 
 
-def test_interpolate_and_arithmetic(client) -> None:
+def test_interpolate_and_arithmetic(client, tiny_model) -> None:
+    from dcgan import load_generator
+
+    model = load_generator(tiny_model)
     a, b = [-1.0] * 16, [1.0] * 16
     frames = client.post("/api/interpolate", json={"a": a, "b": b, "steps": 5, "method": "linear"}).json()
     assert len(frames["images"]) == 5 and frames["z"][2] == [0.0] * 16
-    spherical = client.post("/api/interpolate", json={"a": a, "b": [1.0] + [0.5] * 15, "method": "spherical"})
-    assert spherical.status_code == 200 and len(spherical.json()["images"]) == 8
+    np.testing.assert_array_equal(decode_data_url(frames["images"][2]), model.generate(np.zeros(16, np.float32))[0])
+    end = [1.0] + [0.5] * 15
+    spherical = client.post("/api/interpolate", json={"a": a, "b": end, "method": "spherical"}).json()
+    assert len(spherical["images"]) == 8
+    np.testing.assert_allclose([spherical["z"][0], spherical["z"][-1]], [a, end], atol=1e-6)  # from a to b
     result = client.post("/api/arithmetic", json={"a": [[1.0] * 16, [0.0] * 16], "b": [[0.5] * 16], "c": [[0.25] * 16]})
     assert result.status_code == 200
-    np.testing.assert_allclose(result.json()["z"], [0.25] * 16)
+    np.testing.assert_allclose(result.json()["z"], [0.25] * 16)  # mean(a) - mean(b) + mean(c)
+    face = model.generate(np.asarray(result.json()["z"], np.float32))[0]
+    np.testing.assert_array_equal(decode_data_url(result.json()["image"]), face)
     clipped = client.post("/api/arithmetic", json={"a": [[3.0] * 16], "b": [[-3.0] * 16], "c": [[3.0] * 16]}).json()
     assert max(clipped["z"]) == 3.0  # kept inside the prior's range so the page can show it
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
 from dcgan import load_generator
-from dcgan.cli import DEFAULT_MODEL
+from dcgan.provenance import summary
+from dcgan.resources import default_model
+
+DEFAULT_MODEL = default_model()
 
 
 def test_shipped_model_loads_and_generates() -> None:
@@ -22,3 +26,35 @@ def test_shipped_model_loads_and_generates() -> None:
     provenance = json.loads((DEFAULT_MODEL / "model.json").read_text())["provenance"]
     assert provenance["images_seen"] > 0 and provenance["train_config"]["z_prior"] == "uniform"
     assert (DEFAULT_MODEL / "README.md").exists()  # the model card
+
+
+def strings(value) -> list[str]:
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+def test_no_shipped_bundle_records_an_absolute_path() -> None:
+    """model.json, test-metrics.json, ...: paths relative to the project, never the build machine's."""
+    files = list(Path(__file__).resolve().parents[1].glob("models/**/*.json"))
+    assert any(f.name == "model.json" for f in files)
+    for bundle in files:
+        absolute = [
+            s
+            for s in strings(json.loads(bundle.read_text()))
+            if PurePosixPath(s).is_absolute() or PureWindowsPath(s).is_absolute()
+        ]
+        assert not absolute, f"{bundle} records paths of the build machine: {absolute}"
+
+
+def test_shipped_model_summary() -> None:
+    info = json.loads((DEFAULT_MODEL / "model.json").read_text())
+    shown = summary(info, DEFAULT_MODEL)
+    assert shown["data"] == "data/celeba64/train"
+    assert shown["images_seen"] == 992_000 + 512_000 + 2_112_000  # the three training stages
+    assert shown["fid_extractor"] == "inception-fid" and shown["fid_split"] == "test" and 20 < shown["fid"] < 40

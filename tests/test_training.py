@@ -22,6 +22,7 @@ from dcgan.bundle import export, load_generator
 from dcgan.cli import main
 from dcgan.errors import CheckpointError, ConfigError, DataError
 from dcgan.model import DCGAN
+from dcgan.provenance import relative_chain
 from dcgan.training import train
 from dcgan.training.hooks import CollapseWatch
 from dcgan.training.start import start_from_bundle
@@ -147,11 +148,11 @@ def test_fine_tuning_starts_from_a_bundle(tiny_cache, tiny_model, tmp_path) -> N
     assert any(not np.allclose(a, g) for a, g in zip(start, moved["generator"], strict=True))
     assert meta["init_generator"]["path"] == str(bundle.resolve()) and meta["init_generator"]["step"] == 4
     provenance = json.loads((export(run, tmp_path / "tuned") / "model.json").read_text())["provenance"]
-    assert provenance["init_generator"] == meta["init_generator"]
+    assert provenance["init_generator"] == relative_chain(meta["init_generator"])  # shipped without machine paths
     again = tiny_config(z_prior="normal", init_generator=str(tmp_path / "tuned"), steps=1, checkpoint_every=100)
     train(again, tiny_cache, tmp_path / "again", progress=False)
     chain = checkpoint.read(checkpoint.resolve(tmp_path / "again" / "checkpoints"))[1]["init_generator"]
-    assert chain["step"] == 3 and chain["init_generator"] == meta["init_generator"]  # fine-tuned twice: both runs
+    assert chain["step"] == 3 and chain["init_generator"] == relative_chain(meta["init_generator"])  # both runs
     with pytest.raises(ConfigError, match=r"does not fit this run's model \(gf: bundle has 8, run has 16\)"):
         shutil.copytree(tiny_model, bundle)
         train(cfg.replace(gf=16, eval_every=0), tiny_cache, tmp_path / "wider", progress=False)

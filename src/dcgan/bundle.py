@@ -18,6 +18,7 @@ from dcgan.config import load as load_config
 from dcgan.errors import CheckpointError, ConfigError, ModelError
 from dcgan.images import to_uint8
 from dcgan.model import build_discriminator, build_generator, standing_statistics
+from dcgan.provenance import relative, relative_chain
 from dcgan.z import check_z, sample_z
 
 WEIGHTS_FILE = "generator.npz"
@@ -156,12 +157,12 @@ def export(
                 "step": meta["step"],
                 "images_seen": meta.get("images_seen"),
                 "train_seconds": meta.get("train_seconds"),
-                "data": meta.get("data"),
+                "data": relative(meta["data"]) if meta.get("data") else None,
                 "data_count": meta.get("data_count"),
                 "train_config": cfg.to_dict(),
                 "config_changes": meta.get("config_changes", []),
-                **({"init_generator": meta["init_generator"]} if "init_generator" in meta else {}),
-                "checkpoint": str(path.resolve()),
+                **({"init_generator": relative_chain(meta["init_generator"])} if "init_generator" in meta else {}),
+                "checkpoint": relative(path),
                 "weights": f"EMA of G, decay {cfg.g_ema}" if group == "g_ema" else "G",
                 "exported": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                 "dcgan_version": __version__,

@@ -22,13 +22,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from dcgan import sampling
+from dcgan import provenance, resources, sampling
 from dcgan.bundle import FaceGenerator, load_generator
 from dcgan.errors import ConfigError, ModelError
 from dcgan.images import png_bytes
 from dcgan.z import check_z, clip_z
 
-WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+WEB_DIST = resources.web_dist()  # None when the page is not built
 MAX_BATCH = 64
 MAX_BODY_BYTES = 1_000_000
 MAX_SIDE = 512
@@ -159,6 +159,7 @@ class Studio:
                     "image_size": m.config.image_size,
                     "channels": m.config.channels,
                     "provenance": m.info.get("provenance", {}),
+                    "summary": provenance.summary(m.info, m.model_dir),
                 }
                 for name, m in self.models.items()
             ],

@@ -8,11 +8,20 @@ import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import App from './App.vue'
 import type { ModelsResponse } from './types'
 
+const SUMMARY = {
+  data: 'data/faces/train',
+  images_seen: 3_616_000,
+  train_hours: 24.0,
+  fid: 26.8939,
+  fid_extractor: 'inception-fid',
+  fid_split: 'test',
+}
+
 const MODELS: ModelsResponse = {
   default: 'm1',
   models: [
-    { name: 'm1', z: { dim: 100, prior: 'uniform', low: -1, high: 1 }, image_size: 64, channels: 3, provenance: { step: 5 } },
-    { name: 'm2', z: { dim: 64, prior: 'normal', low: -3, high: 3 }, image_size: 64, channels: 3, provenance: {} },
+    { name: 'm1', z: { dim: 100, prior: 'uniform', low: -1, high: 1 }, image_size: 64, channels: 3, summary: SUMMARY },
+    { name: 'm2', z: { dim: 64, prior: 'normal', low: -3, high: 3 }, image_size: 64, channels: 3 },
   ],
 }
 
@@ -213,6 +222,36 @@ describe('App', () => {
     expect(w.find('[data-testid="mapping"]').text()).toContain('Black = -3.00')
     expect(values(w)).toEqual(randomZ(64, 7))
     expect(calls.some((c) => c.url === '/api/random?model=m2')).toBe(true)
+    expect(w.find('[data-testid="about"]').exists()).toBe(false) // m2 has no summary
+  })
+
+  it('"About model" shows the plain summary', async () => {
+    const w = await start()
+    const about = w.find('[data-testid="about"]')
+    expect(about.find('summary').text()).toBe('About model m1')
+    const rows = about.findAll('dt').map((dt, i) => `${dt.text()}: ${about.findAll('dd')[i].text()}`)
+    expect(rows).toEqual([
+      'Trained on: data/faces/train',
+      'Images seen: 3,616,000',
+      'Training time: 24.0 h',
+      'FID (lower is better): 26.89 (test split, inception-fid)',
+    ])
+  })
+
+  it('downloads the face on show, upscaled to 512 px', async () => {
+    const w = await start()
+    const names: string[] = []
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      names.push(this.download)
+    })
+    await w.find('[data-testid="resample"]').setValue('lanczos')
+    expect(w.find('[data-testid="download"]').text()).toBe('Download 512 px')
+    await w.find('[data-testid="download"]').trigger('click')
+    await vi.waitFor(() => expect(names).toEqual(['face-m1-512px.png']))
+    click.mockRestore()
+    const request = generateCalls().at(-1)!.body!
+    expect(request).toMatchObject({ model: 'm1', scale: 8, resample: 'lanczos', format: 'png' })
+    expect(request.z).toEqual(values(w))
   })
 
   it('randomizes only the selected squares', async () => {

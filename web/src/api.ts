@@ -110,12 +110,6 @@ export const api = {
     return response.blob()
   },
 
-  /** Several faces as data URLs. */
-  generateBatch(z: number[][], options: GenerateOptions = {}): Promise<{ images: string[]; z: number[][] }> {
-    const { model, scale, resample, signal } = options
-    return json('/api/generate', post({ model, z, scale, resample, format: 'json' }, signal))
-  },
-
   random(options: { seed?: number; model?: string; signal?: AbortSignal } = {}): Promise<RandomResponse> {
     const query = new URLSearchParams()
     if (options.seed !== undefined) query.set('seed', String(options.seed))

@@ -12,15 +12,16 @@ function setup(delay = 80) {
   const calls: Call[] = []
   const faces: number[][] = []
   const errors: unknown[] = []
+  const busy: boolean[] = []
   const live = new LiveFace(
     (z, signal) =>
       new Promise<Blob>((resolve, reject) => {
         calls.push({ z, signal, resolve, reject })
       }),
-    { onFace: (z) => faces.push(z), onError: (e) => errors.push(e) },
+    { onFace: (z) => faces.push(z), onError: (e) => errors.push(e), onBusy: (b) => busy.push(b) },
     delay,
   )
-  return { live, calls, faces, errors }
+  return { live, calls, faces, errors, busy }
 }
 
 const blob = () => new Blob(['png'])
@@ -30,17 +31,18 @@ describe('LiveFace', () => {
   afterEach(() => vi.useRealTimers())
 
   it('gathers quick changes into one request after the delay', async () => {
-    const { live, calls, faces } = setup()
+    const { live, calls, faces, busy } = setup()
     live.schedule([1])
     live.schedule([2])
     live.schedule([3])
     expect(calls).toHaveLength(0)
     await vi.advanceTimersByTimeAsync(80)
     expect(calls.map((c) => c.z)).toEqual([[3]])
+    expect(busy.at(-1)).toBe(true)
     calls[0].resolve(blob())
     await vi.advanceTimersByTimeAsync(0)
     expect(faces).toEqual([[3]])
-    expect(live.busy).toBe(false)
+    expect(busy.at(-1)).toBe(false) // the spinner stops once the last face is in
   })
 
   it('keeps one request in flight and sends the newest z when it returns', async () => {
@@ -75,13 +77,15 @@ describe('LiveFace', () => {
     expect(errors).toHaveLength(1)
   })
 
-  it('cancel drops a pending change; immediate sends at once', async () => {
-    const { live, calls } = setup()
+  it('cancel drops a pending change, and the next change is sent after the delay', async () => {
+    const { live, calls, busy } = setup()
     live.schedule([1])
     live.cancel()
+    expect(busy.at(-1)).toBe(false)
     await vi.advanceTimersByTimeAsync(200)
     expect(calls).toHaveLength(0)
-    live.immediate([5])
+    live.schedule([5])
+    await vi.advanceTimersByTimeAsync(80)
     expect(calls.map((c) => c.z)).toEqual([[5]])
   })
 
@@ -97,8 +101,8 @@ describe('LiveFace', () => {
       80,
       () => t,
     )
-    live.immediate([1])
-    await vi.advanceTimersByTimeAsync(0)
+    live.schedule([1])
+    await vi.advanceTimersByTimeAsync(80)
     expect(seen).toEqual([42])
   })
 })

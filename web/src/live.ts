@@ -29,10 +29,6 @@ export class LiveFace {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  get busy(): boolean {
-    return this.inFlight !== null || this.pending !== null
-  }
-
   /** Asks for the face of z (soon). */
   schedule(z: number[]): void {
     this.pending = z
@@ -43,14 +39,6 @@ export class LiveFace {
         void this.flush()
       }, this.delay)
     }
-  }
-
-  /** Asks for the face of z now (no waiting). */
-  immediate(z: number[]): void {
-    this.pending = z
-    if (this.timer !== null) clearTimeout(this.timer)
-    this.timer = null
-    void this.flush()
   }
 
   /** Forgets pending work; an answer still on its way is ignored. */

@@ -11,7 +11,17 @@ export interface ModelInfo {
   z: ZContract
   image_size: number
   channels: number
-  provenance: Record<string, unknown>
+  summary?: ModelSummary
+}
+
+/** Where a model came from, in plain fields (GET /api/models); null where the server does not know. */
+export interface ModelSummary {
+  data: string | null
+  images_seen: number | null
+  train_hours: number | null
+  fid: number | null
+  fid_extractor: string | null
+  fid_split: string | null
 }
 
 export interface ModelsResponse {
@@ -24,4 +34,17 @@ export interface Face {
   model: string
   z: number[]
   src: string
+}
+
+/** What the page gives a face panel (morph, arithmetic): the model, the face on show, and faces by key (drag and drop). */
+export interface FacePanelProps {
+  model: string
+  current: Face | null
+  lookup: (key: string) => Face | undefined
+}
+
+/** What a face panel tells the page: load a face into the editor, or show an error. */
+export interface FacePanelEmits {
+  load: [face: Face]
+  error: [message: string]
 }

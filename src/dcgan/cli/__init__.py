@@ -18,12 +18,11 @@ import argparse
 import sys
 
 from dcgan.cli import data, evaluate, sample, serve, train, tune
-from dcgan.cli._flags import DEFAULT_MODEL
 from dcgan.errors import DcganError
 
 COMMAND_GROUPS = (data, train, sample, evaluate, tune, serve)
 
-__all__ = ["DEFAULT_MODEL", "build_parser", "main"]
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:

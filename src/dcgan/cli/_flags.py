@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from dcgan.evaluation.extractors import EXTRACTORS
-
-DEFAULT_MODEL = Path(__file__).resolve().parents[3] / "models" / "celeba64"
 
 
 class DeprecatedFlag(argparse.Action):

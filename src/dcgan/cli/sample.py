@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dcgan.cli._flags import DEFAULT_MODEL, add_z_seed, deprecated
+from dcgan import resources
+from dcgan.cli._flags import add_z_seed, deprecated
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
     from dcgan import sampling
     from dcgan.bundle import load_generator
 
-    model = load_generator(args.model)
+    model = load_generator(args.model or resources.default_model())
     out = args.out
     if args.mode == "grid":
         path = sampling.grid(model, out, args.grid_size, args.z_seed)
@@ -32,7 +33,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("sample", help="grids, interpolations, sweeps, GIFs, arithmetic")
-    p.add_argument("model", type=Path, nargs="?", default=DEFAULT_MODEL)
+    p.add_argument("model", type=Path, nargs="?", help="a model bundle (default: the shipped face model)")
     p.add_argument("mode", choices=("grid", "interpolate", "sweep", "gif", "arithmetic"))
     p.add_argument("--out", type=Path, default=Path("samples"))
     p.add_argument("--grid-size", type=int, default=8, metavar="N", help="grid: N×N faces (default 8)")

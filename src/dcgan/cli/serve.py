@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dcgan.cli._flags import DEFAULT_MODEL
+from dcgan import resources
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
     from dcgan.serving import run
 
-    run(args.model or [DEFAULT_MODEL], host=args.host, port=args.port, cors_origins=args.cors, workers=args.workers)
+    models = args.model or [resources.default_model()]
+    run(models, host=args.host, port=args.port, cors_origins=args.cors, workers=args.workers)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:

@@ -1,0 +1,51 @@
+"""Every script in benchmarks/ imports with the test install and runs as the README names it, with a tiny
+setting of seconds, so that none can rot unnoticed."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+# Per benchmark: the arguments of a run of seconds ({model}: a tiny bundle, {run}: its run, {cache}: its data),
+# and a piece of the report it must print.
+QUICK = {
+    "serve_load.py": (["--quick", "--model", "{model}"], ", 0 errors"),
+    "train_throughput.py": (["--quick"], "fp32: "),
+    "discriminator_overfit.py": (
+        ["{run}", "--train", "{cache}", "--heldout", "{cache}", "--steps", "4", "--n", "8"],
+        "8 images of each kind",
+    ),
+}
+
+
+def test_every_benchmark_has_a_quick_run() -> None:
+    assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == sorted(QUICK)
+
+
+@pytest.mark.parametrize("name", sorted(QUICK))
+def test_benchmark_imports_and_runs(name, tiny_model, tiny_cache) -> None:
+    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), BENCHMARKS / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # its imports resolve with the install the README gives
+    assert callable(module.main)
+    run_dir = Path(json.loads((tiny_model / "model.json").read_text())["provenance"]["checkpoint"]).parents[1]
+    template, expected = QUICK[name]
+    args = [a.format(model=tiny_model, run=run_dir, cache=tiny_cache) for a in template]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert expected in done.stdout, done.stdout

@@ -1,0 +1,36 @@
+/**
+ * The share link of the face on show: built from (model, z), put into the
+ * address bar and the clipboard, and marked stale once z changes.
+ */
+import { computed, nextTick, ref, type Ref } from 'vue'
+import type { ZContract } from '../types'
+import { copyText } from '../clipboard'
+import { zKey } from '../editor'
+import { shareUrl } from '../share'
+import type { Messages } from './useMessages'
+
+export function useShare(currentKey: Ref<string | null>, messages: Pick<Messages, 'notify'>) {
+  const link = ref('')
+  const linkKey = ref('')
+  const input = ref<HTMLInputElement | null>(null)
+  /** The link is for another face than the one in the editor. */
+  const stale = computed(() => !!link.value && linkKey.value !== currentKey.value)
+
+  /** Shows the link of (model, z) without touching the address bar or the clipboard; returns it. */
+  function setLink(model: string, z: number[], contract: ZContract): string {
+    link.value = shareUrl(location.href, model, z, contract)
+    linkKey.value = zKey(model, z)
+    return link.value
+  }
+
+  /** Puts the link of (model, z) into the address bar and the clipboard (or the box, to copy by hand). */
+  async function share(model: string, z: number[], contract: ZContract): Promise<void> {
+    const url = setLink(model, z, contract)
+    window.history.replaceState(window.history.state, '', url)
+    await nextTick()
+    input.value?.select()
+    messages.notify((await copyText(url)) ? 'Share link copied to the clipboard' : 'Share link ready: copy it from the box')
+  }
+
+  return { link, input, stale, setLink, share }
+}
