@@ -10,19 +10,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from conftest import blob_images
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-# Per benchmark: the arguments of a run of seconds ({model}: a tiny bundle, {run}: its run, {cache}: its data),
-# and a piece of the report it must print.
+# Per benchmark: the arguments of a run of seconds ({model}: a tiny bundle, {run}: its run, {cache}: its data,
+# {faces}: a 64×64 cache, {out}: an empty folder), and a piece of the report it must print.
 QUICK = {
     "serve_load.py": (["--quick", "--model", "{model}"], ", 0 errors"),
     "train_throughput.py": (["--quick"], "fp32: "),
     "discriminator_overfit.py": (
         ["{run}", "--train", "{cache}", "--heldout", "{cache}", "--steps", "4", "--n", "8"],
         "8 images of each kind",
+    ),
+    "reference_dcgan.py": (
+        ["--data", "{faces}", "--out", "{out}", "--images", "32", "--batch-size", "8", "--samples", "10"],
+        "wrote 10 faces",
     ),
 }
 
@@ -32,14 +38,19 @@ def test_every_benchmark_has_a_quick_run() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(QUICK))
-def test_benchmark_imports_and_runs(name, tiny_model, tiny_cache) -> None:
+def test_benchmark_imports_and_runs(name, tiny_model, tiny_cache, tmp_path) -> None:
     spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), BENCHMARKS / name)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # its imports resolve with the install the README gives
     assert callable(module.main)
     run_dir = Path(json.loads((tiny_model / "model.json").read_text())["provenance"]["checkpoint"]).parents[1]
     template, expected = QUICK[name]
-    args = [a.format(model=tiny_model, run=run_dir, cache=tiny_cache) for a in template]
+    faces = tmp_path / "faces64"
+    if "{faces}" in template:
+        faces.mkdir()
+        np.save(faces / "images.npy", blob_images(16, 64))
+    fields = {"model": tiny_model, "run": run_dir, "cache": tiny_cache, "faces": faces, "out": tmp_path / "out"}
+    args = [a.format(**fields) for a in template]
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / name), *args],
         capture_output=True,
