@@ -422,3 +422,27 @@ def test_cli_keras_inception_without_weights_is_a_clear_error(cache_dir: Path, m
     )
     with pytest.raises(MetricsError, match="downloads"):
         run_cli(["evaluate", str(cache_dir), "--data", str(cache_dir), "--extractor", "keras-inception"])
+
+
+def test_cli_evaluate_truncation_table_sets_the_bundle_default(cache_dir: Path, tmp_path: Path, capsys) -> None:
+    from dcgan import load_generator
+
+    bundle = make_bundle(tmp_path / "model")
+    assert load_generator(bundle).default_truncation == 1.0  # none chosen yet
+    flags = ["--data", str(cache_dir), "--samples", "40", "--extractor", "pixels", "--kid-subsets", "5"]
+    out = tmp_path / "table.json"
+    run_cli(["evaluate", str(bundle), *flags, "--truncation", "1,0.5", "--set-default", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert "| truncation ψ | FID |" in text and "| 0.5 |" in text
+    results = json.loads(out.read_text())["results"]
+    assert [r["truncation"] for r in results] == [1.0, 0.5]
+    assert results[0]["fid"] != results[1]["fid"]  # truncated z give other faces
+    chosen = json.loads((bundle / "model.json").read_text())["truncation"]
+    best = min(results, key=lambda r: r["fid"])
+    assert chosen["default"] == best["truncation"] and len(chosen["table"]) == 2
+    model = load_generator(bundle)
+    assert model.default_truncation == best["truncation"]
+    np.testing.assert_allclose(model.sample_z(3, seed=1), model.sample_z(3, seed=1, truncation=best["truncation"]))
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(["evaluate", str(bundle), *flags, "--truncation", "0"])
+    assert exit_info.value.code == 2 and "truncation must be in (0, 1]" in capsys.readouterr().err

@@ -66,6 +66,20 @@ def test_random_is_reproducible(client) -> None:
     assert unseeded[0]["seed"] != unseeded[1]["seed"] and unseeded[0]["z"] != unseeded[1]["z"]  # a new face each time
     replay = client.get("/api/random", params={"seed": unseeded[0]["seed"]}).json()
     assert replay == unseeded[0]  # the seed it reports gives that face back
+    assert first["truncation"] == 1.0  # the tiny bundle has no default truncation
+
+
+def test_random_truncation_pulls_the_same_face_toward_the_centre(client, tiny_model) -> None:
+    from dcgan import load_generator
+
+    full = client.get("/api/random", params={"seed": 3}).json()
+    pulled = client.get("/api/random", params={"seed": 3, "truncation": 0.5}).json()
+    assert pulled["truncation"] == 0.5
+    raw = load_generator(tiny_model).sample_z(1, seed=3, truncation=1.0)[0]  # the normal prior: may pass ±3
+    np.testing.assert_allclose(pulled["z"], 0.5 * raw, atol=1e-6)
+    np.testing.assert_allclose(full["z"], np.clip(raw, -3, 3), atol=1e-6)
+    assert pulled["image"] != full["image"]
+    assert client.get("/api/models").json()["models"][0]["truncation"] == 1.0
 
 
 def test_interpolate_and_arithmetic(client, tiny_model) -> None:
@@ -110,6 +124,8 @@ def test_interpolate_and_arithmetic(client, tiny_model) -> None:
         ("get", "/api/random?seed=-1", None, 422, "seed"),
         ("get", "/api/random?seed=abc", None, 422, "seed"),
         ("get", "/api/random?model=nope", None, 404, "unknown model"),
+        ("get", "/api/random?truncation=0", None, 422, "truncation"),
+        ("get", "/api/random?truncation=1.5", None, 422, "truncation"),
     ],
 )
 def test_bad_requests_get_readable_4xx(client, method, path, body, status, message) -> None:

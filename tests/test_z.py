@@ -8,7 +8,7 @@ import tensorflow as tf
 from conftest import tiny_config
 
 from dcgan.errors import ModelError
-from dcgan.z import check_z, clip_z, contract_of, fixed_z, sample_z, sample_z_stateless
+from dcgan.z import check_z, clip_z, contract_of, fixed_z, sample_z, sample_z_stateless, truncate
 
 UNIFORM = {"dim": 4, "prior": "uniform", "low": -0.5, "high": 2.0}
 NORMAL = {"dim": 3, "prior": "normal", "low": -3.0, "high": 3.0}
@@ -83,3 +83,20 @@ def test_clip_z_keeps_z_inside_the_range() -> None:
     np.testing.assert_array_equal(clipped, [[-0.5, 0.25, 2.0, 2.0]])
     assert clipped.dtype == np.float32
     np.testing.assert_array_equal(check_z(UNIFORM, clipped), clipped)
+
+
+def test_truncation_pulls_z_toward_the_centre_along_its_direction() -> None:
+    contract = {"dim": 50, "prior": "uniform", "low": -1.0, "high": 3.0}  # centre 1
+    full = sample_z(contract, 200, seed=4)
+    half = sample_z(contract, 200, seed=4, truncation=0.5)
+    np.testing.assert_allclose(half - 1.0, 0.5 * (full - 1.0), atol=1e-6)  # same seed, same direction
+    assert half.min() >= 0.0 and half.max() <= 2.0
+    normal = {"dim": 50, "prior": "normal", "low": -3.0, "high": 3.0}
+    assert sample_z(normal, 4000, seed=0, truncation=0.7).std() == pytest.approx(0.7, rel=0.02)
+    np.testing.assert_array_equal(truncate(contract, full, 1.0), full)
+
+
+@pytest.mark.parametrize("psi", [0, -0.5, 1.5, float("nan"), "0.5"])
+def test_truncation_outside_zero_one_is_refused(psi) -> None:
+    with pytest.raises(ModelError, match=r"truncation must be in \(0, 1\]"):
+        sample_z({"dim": 4, "prior": "uniform", "low": -1.0, "high": 1.0}, 2, seed=0, truncation=psi)

@@ -173,6 +173,33 @@ def export(
     return out
 
 
+def set_default_truncation(model_dir: Path, results: list[dict], data: Path) -> dict:
+    """Record in the bundle's model.json the truncation ψ of lowest FID among `results` (from `dcgan evaluate
+    --truncation`) as its default, with the measured table; returns that record."""
+    model_dir = Path(model_dir)
+    info = json.loads((model_dir / BUNDLE_FILE).read_text())
+    best = min(results, key=lambda r: r["fid"])
+    info["truncation"] = {
+        "default": best["truncation"],
+        "chosen_by": "lowest FID",
+        "data": relative(data),
+        "extractor": best["extractor"],
+        "samples": best["n_generated"],
+        "z_seed": best["z_seed"],
+        "table": [
+            {
+                "truncation": r["truncation"],
+                "fid": round(r["fid"], 3),
+                "kid": round(r["kid_mean"], 5),
+                **{k: round(r[k], 4) for k in ("precision", "recall") if k in r},
+            }
+            for r in results
+        ],
+    }
+    write_json_atomic(model_dir / BUNDLE_FILE, info)
+    return info["truncation"]
+
+
 class FaceGenerator:
     """A loaded generator with its z contract: `sample_z(n, seed)` and `generate(z)` → uint8 images."""
 
@@ -204,9 +231,15 @@ class FaceGenerator:
     def image_shape(self) -> tuple[int, int, int]:
         return (self.config.image_size, self.config.image_size, self.config.channels)
 
-    def sample_z(self, n: int, seed: int | None = None) -> np.ndarray:
-        """n×z_dim float32 from the model's own prior (`dcgan.z.sample_z`)."""
-        return sample_z(self.z_contract, n, seed)
+    def sample_z(self, n: int, seed: int | None = None, truncation: float | None = None) -> np.ndarray:
+        """n×z_dim float32 from the model's own prior (`dcgan.z.sample_z`), truncated by ψ (None: the bundle's
+        measured default, `truncation` in model.json, or 1 when it has none)."""
+        return sample_z(self.z_contract, n, seed, self.default_truncation if truncation is None else truncation)
+
+    @property
+    def default_truncation(self) -> float:
+        """The ψ this bundle recommends (`dcgan evaluate --truncation ... --set-default`), 1 when none was chosen."""
+        return float(self.info.get("truncation", {}).get("default", 1.0))
 
     def generate(self, z: np.ndarray) -> np.ndarray:
         """uint8 N×H×W×C faces for one z (z_dim,) or a batch (N, z_dim).

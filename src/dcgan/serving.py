@@ -156,6 +156,7 @@ class Studio:
                 {
                     "name": name,
                     "z": m.z_contract,
+                    "truncation": m.default_truncation,
                     "image_size": m.config.image_size,
                     "channels": m.config.channels,
                     "provenance": m.info.get("provenance", {}),
@@ -246,12 +247,20 @@ def create_app(
         return {"images": [data_url(i, body.scale, body.resample) for i in images], "z": z.tolist()}
 
     @app.get("/api/random")
-    async def random(seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None, model: str | None = None) -> dict:
+    async def random(
+        seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
+        truncation: Annotated[
+            float | None,
+            Query(gt=0, le=1, description="pull z toward the prior's centre: 1 = variety, lower = realism"),
+        ] = None,
+        model: str | None = None,
+    ) -> dict:
         name, generator = studio.model(model)
         seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
-        z = clip_z(generator.z_contract, generator.sample_z(1, seed))
+        psi = generator.default_truncation if truncation is None else truncation
+        z = clip_z(generator.z_contract, generator.sample_z(1, seed, psi))
         images = await faces(name, z)
-        return {"seed": seed, "model": name, "z": z[0].tolist(), "image": data_url(images[0])}
+        return {"seed": seed, "truncation": psi, "model": name, "z": z[0].tolist(), "image": data_url(images[0])}
 
     @app.post("/api/interpolate")
     async def interpolate(body: InterpolateRequest) -> dict:

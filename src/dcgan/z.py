@@ -6,6 +6,10 @@ is ±3σ. [low, high] is the range a person may dial in: the HTTP API refuses z 
 span it. It is not a limit of the model: a normal prior's own samples pass ±3σ now and then (about one vector of
 100 numbers in four), so the Python API (`FaceGenerator.generate`) checks only the shape and finiteness of z.
 
+Truncation trades variety for realism (the "truncation trick" of Brock et al. 2019 and Karras et al. 2019): z drawn
+from the prior is pulled toward the prior's centre, z ← c + ψ·(z − c) with ψ in (0, 1] (1: the prior itself). The
+same seed keeps its direction at every ψ, so one face moves from typical to distinctive as ψ goes from 0 to 1.
+
 Training draws z with `sample_z_stateless`, a pure function of a TensorFlow stateless seed (a resumed run draws
 exactly the z of an uninterrupted one); everything else draws with `sample_z` (NumPy, seeded).
 """
@@ -40,14 +44,38 @@ def sample_z_stateless(source: Config | ZContract, batch: int | tf.Tensor, seed:
     return tf.random.stateless_normal(shape, seed)
 
 
-def sample_z(source: Config | ZContract, n: int, seed: int | Sequence[int] | None = None) -> np.ndarray:
-    """n×dim float32 z from the prior, drawn by NumPy's default generator seeded with `seed` (None: fresh)."""
+def sample_z(
+    source: Config | ZContract, n: int, seed: int | Sequence[int] | None = None, truncation: float = 1.0
+) -> np.ndarray:
+    """n×dim float32 z from the prior, drawn by NumPy's default generator seeded with `seed` (None: fresh), then
+    pulled toward the prior's centre by `truncation` (see `truncate`)."""
     contract = contract_of(source)
+    check_truncation(truncation)
     rng = np.random.default_rng(seed)
     shape = (n, contract["dim"])
     if contract["prior"] == "uniform":
-        return rng.uniform(contract["low"], contract["high"], shape).astype(np.float32)
-    return rng.standard_normal(shape).astype(np.float32)
+        z = rng.uniform(contract["low"], contract["high"], shape).astype(np.float32)
+    else:
+        z = rng.standard_normal(shape).astype(np.float32)
+    return truncate(contract, z, truncation)
+
+
+def check_truncation(truncation: float) -> float:
+    """ψ as a float, or a ModelError unless 0 < ψ ≤ 1."""
+    if not (isinstance(truncation, int | float) and 0 < truncation <= 1):
+        raise ModelError(f"truncation must be in (0, 1] (1: no truncation), got {truncation!r}")
+    return float(truncation)
+
+
+def truncate(source: Config | ZContract, z: np.ndarray, truncation: float) -> np.ndarray:
+    """z pulled toward the centre c of the prior's range: c + ψ·(z − c), as float32 (ψ = 1 returns z)."""
+    contract = contract_of(source)
+    psi = check_truncation(truncation)
+    z = np.asarray(z, dtype=np.float32)
+    if psi == 1.0:
+        return z
+    centre = (contract["low"] + contract["high"]) / 2
+    return (centre + psi * (z - centre)).astype(np.float32)
 
 
 def fixed_z(cfg: Config, n: int = 64) -> np.ndarray:

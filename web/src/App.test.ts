@@ -20,7 +20,14 @@ const SUMMARY = {
 const MODELS: ModelsResponse = {
   default: 'm1',
   models: [
-    { name: 'm1', z: { dim: 100, prior: 'uniform', low: -1, high: 1 }, image_size: 64, channels: 3, summary: SUMMARY },
+    {
+      name: 'm1',
+      z: { dim: 100, prior: 'uniform', low: -1, high: 1 },
+      truncation: 0.8,
+      image_size: 64,
+      channels: 3,
+      summary: SUMMARY,
+    },
     { name: 'm2', z: { dim: 64, prior: 'normal', low: -3, high: 3 }, image_size: 64, channels: 3 },
   ],
 }
@@ -107,6 +114,18 @@ function click(el: Element, shiftKey = false): void {
 }
 
 describe('App', () => {
+  it('Random asks for the realism ↔ variety setting, starting at the model default', async () => {
+    const w = await start()
+    const slider = w.find<HTMLInputElement>('[data-testid="truncation"]')
+    expect(Number(slider.element.value)).toBe(0.8)
+    await slider.setValue('0.5')
+    calls = []
+    await w.find('[data-testid="random"]').trigger('click')
+    await flushPromises()
+    const asked = new URL(calls.find((c) => c.url.startsWith('/api/random'))!.url, 'http://x')
+    expect(asked.searchParams.get('truncation')).toBe('0.5')
+  })
+
   it('loads the models and starts with a random face in the history', async () => {
     const w = await start()
     expect(cells(w)).toHaveLength(100)

@@ -34,7 +34,12 @@ describe('api', () => {
     vi.stubGlobal('fetch', fetch)
     await api.random({ seed: 7, model: 'a b' })
     await api.random()
-    expect(fetch.mock.calls.map((c) => (c as unknown as [string])[0])).toEqual(['/api/random?seed=7&model=a+b', '/api/random'])
+    await api.random({ truncation: 0.7 })
+    expect(fetch.mock.calls.map((c) => (c as unknown as [string])[0])).toEqual([
+      '/api/random?seed=7&model=a+b',
+      '/api/random',
+      '/api/random?truncation=0.7',
+    ])
   })
 
   it('turns {"detail": ...} errors into readable ApiErrors', async () => {

@@ -110,9 +110,12 @@ export const api = {
     return response.blob()
   },
 
-  random(options: { seed?: number; model?: string; signal?: AbortSignal } = {}): Promise<RandomResponse> {
+  random(
+    options: { seed?: number; truncation?: number; model?: string; signal?: AbortSignal } = {},
+  ): Promise<RandomResponse> {
     const query = new URLSearchParams()
     if (options.seed !== undefined) query.set('seed', String(options.seed))
+    if (options.truncation !== undefined) query.set('truncation', String(options.truncation))
     if (options.model) query.set('model', options.model)
     const qs = query.toString()
     return json(`/api/random${qs ? `?${qs}` : ''}`, { signal: options.signal })

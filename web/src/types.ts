@@ -9,6 +9,8 @@ export interface ZContract {
 export interface ModelInfo {
   name: string
   z: ZContract
+  /** The model's default truncation ψ in (0, 1] (1: the prior itself), chosen by measurement. */
+  truncation?: number
   image_size: number
   channels: number
   summary?: ModelSummary

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from dcgan.cli._flags import add_extractor, add_progress, add_samples, add_z_seed
-from dcgan.errors import MetricsError
+from dcgan.errors import DcganError, MetricsError
 from dcgan.evaluation.frechet import FID_METHODS
 
 EVALUATE_SAMPLES = 10_000  # the literature's FID-10k sample count
@@ -59,27 +59,68 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
         model = load_generator(source)
         _warn_shape(model.image_shape, cache)
-        z = model.sample_z(args.samples, args.z_seed)
-        result = score_generator(
-            model.generate,
-            z,
-            reference,
-            extractor,
-            z_seed=args.z_seed,
-            batch_size=args.batch_size,
-            progress=args.progress,
-            **options,
-        )
-        result["model"] = str(source)
-        result["model_step"] = model.info.get("provenance", {}).get("step")
+        results = []
+        for psi in args.truncation or [model.default_truncation]:
+            result = score_generator(
+                model.generate,
+                model.sample_z(args.samples, args.z_seed, psi),
+                reference,
+                extractor,
+                z_seed=args.z_seed,
+                batch_size=args.batch_size,
+                progress=args.progress,
+                **options,
+            )
+            result.update(model=str(source), model_step=model.info.get("provenance", {}).get("step"), truncation=psi)
+            result["extractor_info"] = extractor.describe()
+            print(format_table(result) + "\n")
+            results.append(result)
+        if len(results) > 1:
+            print(format_truncation_table(results))
+        if args.set_default:
+            from dcgan.bundle import set_default_truncation
+
+            choice = set_default_truncation(source, results, data=args.data)
+            print(f"default truncation of {source}: {choice['default']} (lowest FID), written to its model.json")
+        _write_json(args.json, results[0] if len(results) == 1 else {"results": results})
+        return
     result["extractor_info"] = extractor.describe()
     print(format_table(result))
-    if args.json:
+    _write_json(args.json, result)
+
+
+def _write_json(path: Path | None, result: dict) -> None:
+    if path:
         from dcgan.atomic import write_json_atomic
 
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(args.json, result)
-        print(f"wrote {args.json}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, result)
+        print(f"wrote {path}")
+
+
+def format_truncation_table(results: list[dict]) -> str:
+    """One line per truncation ψ: FID, KID, precision and recall."""
+    lines = ["| truncation ψ | FID | KID ×10³ | precision | recall |", "|---|---|---|---|---|"]
+    for r in results:
+        pr = f"{r['precision']:.3f} | {r['recall']:.3f}" if "precision" in r else "– | –"
+        lines.append(f"| {r['truncation']:g} | {r['fid']:.2f} | {1e3 * r['kid_mean']:.2f} | {pr} |")
+    return "\n".join(lines)
+
+
+def parse_truncations(text: str) -> list[float]:
+    """'1,0.8,0.6' → [1.0, 0.8, 0.6], each in (0, 1]."""
+    from dcgan.z import check_truncation
+
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers in (0, 1], got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one truncation value")
+    try:
+        return [check_truncation(v) for v in values]
+    except DcganError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _warn_shape(shape: tuple, cache) -> None:
@@ -126,6 +167,18 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=Path, metavar="OUT", help="also write the result as JSON")
     p.add_argument("--batch-size", type=int, default=50)
     add_z_seed(p, "seed of the generated z, and of the KID and precision/recall subsets")
+    p.add_argument(
+        "--truncation",
+        type=parse_truncations,
+        metavar="PSI[,PSI...]",
+        help="pull z toward the prior's centre by ψ in (0, 1] (realism ↔ variety); several values give a table "
+        "(default: the model's own default, 1 if it has none)",
+    )
+    p.add_argument(
+        "--set-default",
+        action="store_true",
+        help="store the ψ of lowest FID, and the table, in the model's model.json as its default truncation",
+    )
     p.add_argument("--kid-subsets", type=int, default=100)
     p.add_argument("--kid-subset-size", type=int, default=1000, help="capped by both sample counts")
     p.add_argument("--pr-k", type=int, default=3, help="k of the k-NN balls for precision/recall")
