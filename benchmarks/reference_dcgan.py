@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from dcgan.atomic import atomic_path, write_json_atomic
-from dcgan.data import Cache
+from dcgan.data import BatchSource, Cache
 
 
 def generator(nz: int = 100, ngf: int = 64, nc: int = 3) -> nn.Sequential:
@@ -125,14 +125,9 @@ class Reference:
         self.step = int(state["step"])
 
 
-def batch(images: np.ndarray, step: int, size: int, seed: int) -> torch.Tensor:
-    """Batch `step` of a per-epoch shuffle, a pure function of (seed, step): resumes see the same data."""
-    per_epoch = len(images) // size
-    epoch, k = divmod(step, per_epoch)
-    order = np.random.default_rng([seed, epoch]).permutation(len(images))
-    rows = np.sort(order[k * size : (k + 1) * size])
-    x = torch.from_numpy(np.asarray(images[rows], np.float32)).permute(0, 3, 1, 2)
-    return x / 127.5 - 1.0
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 N×H×W×C → float N×C×H×W in [-1, 1]."""
+    return torch.from_numpy(np.asarray(images, np.float32)).permute(0, 3, 1, 2) / 127.5 - 1.0
 
 
 def write_samples(model: Reference, out: Path, n: int, seed: int) -> None:
@@ -171,6 +166,7 @@ def main() -> None:
     if ckpt.exists():
         model.load(ckpt)
         print(f"resumed at step {model.step}")
+    batches = BatchSource(images, args.batch_size, args.seed, flip=False)  # the example does not flip
     steps = -(-args.images // args.batch_size)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
@@ -178,7 +174,7 @@ def main() -> None:
     try:
         while model.step < steps and not stop:
             z_rng = torch.Generator().manual_seed(args.seed * 1_000_003 + model.step)
-            logs = model.train_step(batch(images, model.step, args.batch_size, args.seed), z_rng)
+            logs = model.train_step(to_tensor(batches.batch(model.step)), z_rng)
             if model.step % args.checkpoint_every == 0 or model.step == steps:
                 model.save(ckpt)
                 rate = (model.step - first) * args.batch_size / (time.perf_counter() - started)

@@ -50,7 +50,6 @@ def sample_z(
     """n×dim float32 z from the prior, drawn by NumPy's default generator seeded with `seed` (None: fresh), then
     pulled toward the prior's centre by `truncation` (see `truncate`)."""
     contract = contract_of(source)
-    check_truncation(truncation)
     rng = np.random.default_rng(seed)
     shape = (n, contract["dim"])
     if contract["prior"] == "uniform":
