@@ -4,9 +4,11 @@ for sampling and serving."""
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -19,7 +21,10 @@ from dcgan.errors import CheckpointError, ConfigError, ModelError
 from dcgan.images import to_uint8
 from dcgan.model import build_discriminator, build_generator, standing_statistics
 from dcgan.provenance import relative, relative_chain
-from dcgan.z import check_z, sample_z
+from dcgan.z import check_truncation, check_z, sample_z
+
+if TYPE_CHECKING:
+    from dcgan.controls.runtime import Controls, Sampled
 
 WEIGHTS_FILE = "generator.npz"
 DISCRIMINATOR_FILE = "discriminator.npz"
@@ -248,6 +253,46 @@ class FaceGenerator:
         [low, high] is generated as it is (a normal prior's own samples pass ±3σ; see `dcgan.z`).
         """
         return to_uint8(self._run(tf.constant(check_z(self.z_contract, z, within_range=False))).numpy())
+
+    # --- named controls (`dcgan controls fit` puts them in the bundle; see dcgan.controls) ----------------------
+    @functools.cached_property
+    def controls(self) -> Controls:
+        """The bundle's named controls; a ModelError when it has none."""
+        from dcgan.controls.runtime import Controls
+
+        return Controls.load(self.model_dir, self.model_dir / WEIGHTS_FILE, self.z_contract, self.generate)
+
+    def directions(self) -> list[dict]:
+        """Every slider: {"name", "kind" ("attribute" or "sefa"), "label", "how", "step", "description"}."""
+        return self.controls.directions.controls()
+
+    def edit(self, z: np.ndarray, moves: dict[str, float], hold: list[str] | None = None) -> np.ndarray:
+        """z (one or a batch) moved by `moves` in slider steps, e.g. {"Smiling": 1.0, "Young": -0.5}; `hold`:
+        the attributes kept still (None: all not moved). `controls.edit` also reports what the box took."""
+        return self.controls.edit(z, moves, hold).z
+
+    def attributes(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        """The bundled classifier's calibrated attribute probabilities (and "Age" in years) of uint8 faces."""
+        return self.controls.attributes(images)
+
+    def sample_where(
+        self, constraints: dict, n: int = 8, seed: int | None = None, truncation: float | None = None
+    ) -> Sampled:
+        """n faces meeting e.g. {"Male": False, "Smiling": True, "Age": [30, 40]} by the classifier."""
+        psi = self.default_truncation if truncation is None else check_truncation(truncation)
+        return self.controls.sample_where(constraints, n, seed, psi)
+
+    def children(
+        self, z: np.ndarray, n: int = 6, amount: float = 0.3, lock: bool = True, seed: int | None = None
+    ) -> np.ndarray:
+        """n variations of z; `amount` in (0, 1] of the prior's spread; `lock` keeps the identity."""
+        return self.controls.children(z, n, amount, lock, seed)
+
+    def cross(
+        self, parents: np.ndarray, n: int = 6, weights: list[float] | None = None, seed: int | None = None
+    ) -> np.ndarray:
+        """n children of 2–8 parents, mixed direction by direction."""
+        return self.controls.cross(parents, n, weights, seed).z
 
 
 def load_generator(model_dir: Path | str) -> FaceGenerator:

@@ -91,6 +91,19 @@ def interpolation(
     return write_outputs(out, f"interpolate_{method}", picture, z, {"mode": "interpolate", "method": method})
 
 
+def direction_grid(
+    model: FaceGenerator, out: Path, names: list[str] | None = None, seeds: int = 4, amounts: tuple = (-2, -1, 0, 1, 2)
+) -> Path:
+    """Faces × named directions: one row per direction, for each of `seeds` faces the edits by `amounts` steps."""
+    names = names or [c["name"] for c in model.directions() if c["kind"] == "attribute"]
+    base = model.sample_z(seeds, 0)
+    rows = [np.stack([model.edit(base, {name: a}) for a in amounts], axis=1) for name in names]
+    z = np.concatenate(rows).reshape(-1, base.shape[1])
+    picture = make_grid(model.generate(z), cols=seeds * len(amounts))
+    info = {"mode": "directions", "rows": names, "faces": seeds, "amounts": list(amounts), "z_seed": 0}
+    return write_outputs(out, "directions", picture, z, info)
+
+
 def dimension_sweep(model: FaceGenerator, out: Path, base: np.ndarray, dims: list[int], steps: int = 9) -> Path:
     low, high = model.z_contract["low"], model.z_contract["high"]
     z = np.concatenate([sweep(base, d, low, high, steps) for d in dims])

@@ -26,6 +26,7 @@ from dcgan import provenance, resources, sampling
 from dcgan.bundle import FaceGenerator, load_generator
 from dcgan.errors import ConfigError, ModelError
 from dcgan.images import png_bytes
+from dcgan.serving_controls import controls_router
 from dcgan.z import check_z, clip_z
 
 WEB_DIST = resources.web_dist()  # None when the page is not built
@@ -278,6 +279,8 @@ def create_app(
         z = clip_z(model.z_contract, sampling.arithmetic(a, b, c))
         images = await faces(name, z[None])
         return {"z": z.tolist(), "image": data_url(images[0])}
+
+    app.include_router(controls_router(studio, data_url))
 
     if web_dir is not None and (Path(web_dir) / "index.html").exists():
         app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")

@@ -1,0 +1,119 @@
+"""What the named controls do, measured on fresh faces (the numbers issue #22 asks for).
+
+    python benchmarks/directions.py [--model DIR] [--faces 1000] [--lineages 50] [--generations 20] [--quick]
+
+1. Every named direction, on `--faces` prior z the fit never saw: one slider step toward the other side of the
+   attribute (others held, the page's default). Reported: the share whose classifier call flips (goal ≥ 90%),
+   the mean |change| of the other named attributes' probabilities (goal ≤ 0.10), and the share still the same
+   person by dlib's face recognition (distance ≤ 0.6; goal ≥ 80%). Male changes who a face is by nature: it is
+   listed apart. Age: mean change in years per step. The share of the move the box took is shown too.
+2. "Make me a face that is …": for a few constraint sets, the share of returned faces meeting every constraint
+   by the classifier (read again from the returned z) and the time per call of 8 faces (goal ≤ 1 s).
+3. Breeding: `--lineages` lineages of `--generations` generations (each generation one child of the last, amount
+   0.3), with and without the identity lock: the share whose last face is within 0.6 of the root.
+Needs the `controls` extra (dlib). `--quick` is a smoke run of seconds on a tiny bundle, not a measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dcgan import resources
+from dcgan.bundle import load_generator
+from dcgan.controls.identity import SAME_PERSON, FaceIdentity
+
+IDENTITY_CHANGING = {"Male"}
+CONSTRAINTS = (
+    {"Male": False, "Smiling": True, "Eyeglasses": True, "Age": [30, 40]},
+    {"Male": True, "Beard": True, "Smiling": False},
+    {"Blond_Hair": True, "Young": True, "Mouth_Slightly_Open": True},
+    {"Male": True, "Bald": True},
+)
+
+
+def step_table(model, identity: FaceIdentity, n: int, seed: int) -> None:
+    controls = model.controls
+    z = model.sample_z(n, [seed, 10], 1.0)
+    before_images = model.generate(z)
+    before = controls.attributes(before_images)
+    before_ids = identity.embed(before_images)
+    names = controls.directions.attributes
+    print(f"\n1. one slider step on {n} fresh faces (others held)")
+    print(f"{'direction':<22} {'flips':>7} {'others |Δp|':>12} {'same person':>12} {'box took':>9}")
+    for name in names:
+        if name == "Age":
+            continue
+        positive = before[name] > 0.5
+        moved, lost = np.empty_like(z), np.empty(n, np.float32)
+        for side, amount in ((positive, -1.0), (~positive, 1.0)):
+            if side.any():
+                move = controls.edit(z[side], {name: amount})
+                moved[side], lost[side] = move.z, move.lost
+        images = model.generate(moved)
+        after = controls.attributes(images)
+        flips = np.mean((after[name] > 0.5) != positive)
+        others = np.mean([np.mean(np.abs(after[o] - before[o])) for o in names if o not in (name, "Age")])
+        same = np.mean(identity.distance(identity.embed(images), before_ids) <= SAME_PERSON)
+        label = name + (" (changes identity)" if name in IDENTITY_CHANGING else "")
+        print(f"{label:<22} {flips:>7.1%} {others:>12.3f} {same:>12.1%} {np.mean(lost):>9.1%}")
+    move = controls.edit(z, {"Age": 1.0})
+    after = controls.attributes(model.generate(move.z))
+    others = np.mean([np.mean(np.abs(after[o] - before[o])) for o in names if o != "Age"])
+    print(f"{'Age (+1 step)':<22} {np.mean(after['Age'] - before['Age']):>+6.1f}y {others:>12.3f}")
+
+
+def constrained_table(model, repeats: int, seed: int) -> None:
+    print(f"\n2. make me a face that is … (8 faces a call, {repeats} calls each)")
+    for constraints in CONSTRAINTS:
+        times, met = [], []
+        for r in range(repeats):
+            start = time.perf_counter()
+            found = model.sample_where(constraints, 8, seed=seed + r)
+            times.append(time.perf_counter() - start)
+            attrs = model.attributes(model.generate(found.z))
+            met.append(np.mean(model.controls.meets(attrs, model.controls.check_constraints(constraints))))
+        text = ", ".join(f"{k}={v}" for k, v in constraints.items())
+        print(f"  {text:<58} met {np.mean(met):6.1%}  median {statistics.median(times):.2f} s, max {max(times):.2f} s")
+
+
+def breeding_table(model, identity: FaceIdentity, lineages: int, generations: int, seed: int) -> None:
+    print(f"\n3. breeding: {lineages} lineages × {generations} generations, amount 0.3")
+    roots = model.sample_z(lineages, [seed, 11], 1.0)
+    root_ids = identity.embed(model.generate(roots))
+    for lock in (True, False):
+        current = roots.copy()
+        for g in range(generations):
+            current = np.stack([model.children(z, 1, 0.3, lock, seed=seed * 1000 + i * 100 + g)[0]
+                                for i, z in enumerate(current)])
+        distance = identity.distance(identity.embed(model.generate(current)), root_ids)
+        print(f"  identity lock {'on ' if lock else 'off'}: {np.mean(distance <= SAME_PERSON):6.1%} within "
+              f"{SAME_PERSON} of the root (median distance {np.median(distance):.3f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--faces", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--lineages", type=int, default=50)
+    parser.add_argument("--generations", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.faces, args.repeats, args.lineages, args.generations = 16, 1, 4, 2
+    model = load_generator(args.model or resources.default_model())
+    identity = FaceIdentity()
+    print(f"model {model.model_dir}; directions fitted {model.controls.directions.info['fit']['date']}")
+    step_table(model, identity, args.faces, args.seed)
+    constrained_table(model, args.repeats, args.seed)
+    breeding_table(model, identity, args.lineages, args.generations, args.seed)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""The HTTP API of the named controls (`dcgan.controls`): directions, edit, attributes, constrained sampling,
+children and crossing. Included by `serving.create_app`; every route answers a clear 4xx for bad input, and 404
+for a model whose bundle has no controls (`dcgan controls fit` makes them)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+
+from dcgan.controls.runtime import MAX_AMOUNT, MAX_PARENTS, Controls
+from dcgan.errors import DcganError
+from dcgan.z import check_truncation
+
+if TYPE_CHECKING:
+    from dcgan.serving import Studio
+
+Vector = list[StrictFloat | StrictInt]
+MAX_FACES = 16
+SEED = Field(None, ge=0, le=2**32 - 1, description="seed for a reproducible answer")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EditRequest(Strict):
+    model: str | None = None
+    z: Vector
+    moves: dict[str, StrictFloat | StrictInt] = Field(
+        description=f"direction name → slider steps, each in ±{MAX_AMOUNT:g}"
+    )
+    hold: list[str] | None = Field(None, description="attributes kept still; null: every attribute not moved")
+
+
+class AttributesRequest(Strict):
+    model: str | None = None
+    z: Vector
+
+
+class SampleRequest(Strict):
+    model: str | None = None
+    constraints: dict[str, StrictBool | list[StrictFloat | StrictInt]] = Field(
+        description='attribute → true/false, and "Age" → [low, high] years'
+    )
+    n: int = Field(8, ge=1, le=MAX_FACES)
+    seed: int | None = SEED
+    truncation: float | None = Field(None, gt=0, le=1)
+
+
+class ChildrenRequest(Strict):
+    model: str | None = None
+    z: Vector
+    n: int = Field(6, ge=1, le=MAX_FACES)
+    amount: float = Field(0.3, gt=0, le=1, description="share of the prior's spread each child moves")
+    lock: bool = Field(True, description="identity lock: vary everything but who the face is")
+    seed: int | None = SEED
+
+
+class CrossRequest(Strict):
+    model: str | None = None
+    parents: list[Vector] = Field(min_length=2, max_length=MAX_PARENTS)
+    n: int = Field(6, ge=1, le=MAX_FACES)
+    weights: list[StrictFloat | StrictInt] | None = None
+    seed: int | None = SEED
+
+
+def rounded(attributes: dict[str, np.ndarray], i: int) -> dict[str, float]:
+    return {k: round(float(v[i]), 4) for k, v in attributes.items()}
+
+
+def controls_router(studio: Studio, data_url: Callable[[np.ndarray], str]) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["named controls"])
+
+    def controls_of(name: str | None) -> tuple[Any, Controls]:
+        _, model = studio.model(name)
+        try:
+            return model, model.controls
+        except DcganError as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    async def run(fn: Callable[[], Any]) -> Any:
+        """Run model work on the generator's thread; a DcganError (bad names, amounts, ranges) is a 422."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(studio.executor, fn)
+        except DcganError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    def faces(z: np.ndarray, images: np.ndarray, **extra: list) -> dict:
+        return {
+            "faces": [
+                {"z": z[i].tolist(), "image": data_url(images[i]), **{k: v[i] for k, v in extra.items()}}
+                for i in range(len(z))
+            ]
+        }
+
+    @router.get("/directions")
+    async def directions(model: str | None = None) -> dict:
+        _, controls = controls_of(model)
+        return {
+            "model": studio.model(model)[0],
+            "directions": controls.directions.controls(),
+            "attributes": controls.directions.attributes,
+        }
+
+    @router.post("/edit")
+    async def edit(body: EditRequest) -> dict:
+        generator, controls = controls_of(body.model)
+        z = studio.check_z(generator, body.z)[0]
+
+        def work() -> dict:
+            move = controls.edit(z, body.moves, body.hold)
+            image = controls.generate(move.z[None])
+            return {
+                "z": move.z.tolist(),
+                "image": data_url(image[0]),
+                "clipped": round(float(move.lost[0]), 4),
+                "saturated": int(move.saturated[0]),
+                "attributes": rounded(controls.attributes(image), 0),
+            }
+
+        return await run(work)
+
+    @router.post("/attributes")
+    async def attributes(body: AttributesRequest) -> dict:
+        generator, controls = controls_of(body.model)
+        z = studio.check_z(generator, body.z)
+        return {"attributes": await run(lambda: rounded(controls.attributes(controls.generate(z)), 0))}
+
+    @router.post("/sample")
+    async def sample(body: SampleRequest) -> dict:
+        generator, controls = controls_of(body.model)
+        psi = generator.default_truncation if body.truncation is None else check_truncation(body.truncation)
+
+        def work() -> dict:
+            found = controls.sample_where(body.constraints, body.n, body.seed, psi)
+            images = controls.generate(found.z)
+            extra = {
+                "attributes": [rounded(found.attributes, i) for i in range(len(found.z))],
+                "satisfied": [bool(s) for s in found.satisfied],
+            }
+            return {
+                **faces(found.z, images, **extra),
+                "satisfied": int(found.satisfied.sum()),
+                "tried": found.tried,
+                "ms": round(1000 * found.seconds, 1),
+            }
+
+        return await run(work)
+
+    @router.post("/children")
+    async def children(body: ChildrenRequest) -> dict:
+        generator, controls = controls_of(body.model)
+        z = studio.check_z(generator, body.z)[0]
+
+        def work() -> dict:
+            kids = controls.children(z, body.n, body.amount, body.lock, body.seed)
+            return faces(kids, controls.generate(kids))
+
+        return await run(work)
+
+    @router.post("/cross")
+    async def cross(body: CrossRequest) -> dict:
+        generator, controls = controls_of(body.model)
+        parents = studio.check_z(generator, body.parents, "parents")
+
+        def work() -> dict:
+            move = controls.cross(parents, body.n, body.weights, body.seed)
+            return faces(move.z, controls.generate(move.z), clipped=[round(float(v), 4) for v in move.lost])
+
+        return await run(work)
+
+    return router
