@@ -6,6 +6,7 @@
 - evaluate.py: evaluate, select
 - tune.py: tune
 - serve.py: serve
+- classifier.py: classifier train, classifier evaluate
 
 Commands raise `dcgan.errors.DcganError` for what a user can fix; `main` prints it as `dcgan CMD: error: …` and
 exits with status 2. Any other exception is a bug and keeps its traceback. Heavy packages load inside the
@@ -17,10 +18,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dcgan.cli import data, evaluate, sample, serve, train, tune
+from dcgan.cli import classifier, data, evaluate, sample, serve, train, tune
 from dcgan.errors import DcganError
 
-COMMAND_GROUPS = (data, train, sample, evaluate, tune, serve)
+COMMAND_GROUPS = (data, train, sample, evaluate, tune, serve, classifier)
 
 __all__ = ["build_parser", "main"]
 
