@@ -44,10 +44,17 @@ def _default(action: argparse.Action) -> str:
     return f"`{default}`"
 
 
-def _commands(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.ArgumentParser, str]]:
+def _commands(parser: argparse.ArgumentParser, prefix: str = "") -> list[tuple[str, argparse.ArgumentParser, str]]:
+    """(command, parser, summary) for every command; a group's commands (`classifier train`) replace the group."""
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     helps = {c.dest: c.help for c in sub._choices_actions}
-    return [(name, p, helps.get(name, "")) for name, p in sub.choices.items()]
+    commands = []
+    for name, p in sub.choices.items():
+        if any(isinstance(a, argparse._SubParsersAction) for a in p._actions):
+            commands += _commands(p, f"{prefix}{name} ")
+        else:
+            commands.append((prefix + name, p, helps.get(name, "")))
+    return commands
 
 
 def render() -> str:

@@ -6,6 +6,7 @@
 - evaluate.py: evaluate, select
 - tune.py: tune
 - serve.py: serve
+- classifier.py: classifier train, classifier evaluate
 - controls.py: controls fit, list, name
 
 Commands raise `dcgan.errors.DcganError` for what a user can fix; `main` prints it as `dcgan CMD: error: …` and
@@ -18,10 +19,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dcgan.cli import controls, data, evaluate, sample, serve, train, tune
+from dcgan.cli import classifier, controls, data, evaluate, sample, serve, train, tune
 from dcgan.errors import DcganError
 
-COMMAND_GROUPS = (data, train, sample, evaluate, tune, controls, serve)
+COMMAND_GROUPS = (data, train, sample, evaluate, tune, classifier, controls, serve)
 
 __all__ = ["build_parser", "main"]
 
