@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -93,6 +94,19 @@ def tiny_model(tiny_cache, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("runs") / "tiny"
     train(tiny_config(steps=4, z_prior="normal"), tiny_cache, run, progress=False)
     return export(run, tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def controls_model(tiny_model, tiny_cache, tmp_path_factory) -> Path:
+    """A copy of the tiny bundle with named controls fitted by an untrained classifier (random but fixed calls)."""
+    from dcgan.controls.classifier import AttributeClassifier
+    from dcgan.controls.fit import fit_controls
+
+    root = tmp_path_factory.mktemp("controls")
+    model = shutil.copytree(tiny_model, root / "tiny-controls")
+    AttributeClassifier().save(root / "classifier")
+    fit_controls(model, root / "classifier", tiny_cache, 300, 48, 24, log=lambda _: None)
+    return model
 
 
 @contextmanager

@@ -51,8 +51,13 @@ def controls() -> Controls:
         "controls": [{"name": n, "kind": "attribute", "step": 0.5} for n in [*NAMES, "Age"]]
         + [{"name": "sefa_0", "kind": "sefa", "index": 0, "step": 0.5}],
     }
-    directions = Directions(info, normals.astype(np.float32), np.array([0, 0, 2], np.float32), sefa.T.astype(np.float32),
-                            np.eye(DIM, dtype=np.float32)[:3])
+    directions = Directions(
+        info,
+        normals.astype(np.float32),
+        np.array([0, 0, 2], np.float32),
+        sefa.T.astype(np.float32),
+        np.eye(DIM, dtype=np.float32)[:3],
+    )
     return Controls(directions, FakeClassifier(normals), CONTRACT, fake_generate)
 
 
@@ -103,8 +108,12 @@ def test_edit_moves_one_attribute_and_holds_the_others(controls):
 
 @pytest.mark.parametrize(
     ("moves", "hold", "message"),
-    [({"Nope": 1.0}, None, "no direction named 'Nope'"), ({"Smiling": 11.0}, None, "amount"),
-     ({"Smiling": float("nan")}, None, "amount"), ({}, ["sefa_0"], "can hold only named attributes")],
+    [
+        ({"Nope": 1.0}, None, "no direction named 'Nope'"),
+        ({"Smiling": 11.0}, None, "amount"),
+        ({"Smiling": float("nan")}, None, "amount"),
+        ({}, ["sefa_0"], "can hold only named attributes"),
+    ],
 )
 def test_edit_refuses_bad_requests(controls, moves, hold, message):
     with pytest.raises(ModelError, match=message):

@@ -116,17 +116,23 @@ class AttributeClassifier:
         )
 
     def raw(self, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        """(attribute logits N×A, age in years N) for uint8 N×64×64×3 images."""
+        """(attribute logits N×A, age in years N) for uint8 N×64×64×3 images (other square sizes are resized to
+        64 first, for generators of other sizes)."""
+        import tensorflow as tf
+
         images = np.asarray(images)
         if images.ndim == 3:
             images = images[None]
-        if images.ndim != 4 or images.shape[1:] != IMAGE_SHAPE:
+        if images.ndim != 4 or images.shape[1] != images.shape[2] or images.shape[3] != IMAGE_SHAPE[2]:
             raise ModelError(f"the classifier takes N×64×64×3 uint8 images, got {images.dtype} {images.shape}")
         if images.dtype != np.uint8:
             raise ModelError(f"the classifier takes uint8 images (0–255), got {images.dtype}")
         logits, ages = [], []
         for start in range(0, len(images), batch_size):
-            out = self._run(images[start : start + batch_size].astype(np.float32))
+            batch = images[start : start + batch_size].astype(np.float32)
+            if batch.shape[1:] != IMAGE_SHAPE:
+                batch = tf.image.resize(batch, IMAGE_SHAPE[:2], antialias=True).numpy()
+            out = self._run(batch)
             logits.append(out["attributes"].numpy())
             ages.append(out["age"].numpy()[:, 0])
         if not logits:

@@ -21,7 +21,7 @@ from dcgan.controls.classifier import load_classifier
 from dcgan.controls.directions import Directions
 from dcgan.controls.linear import Move, move_in_box, reflect
 from dcgan.errors import ModelError
-from dcgan.z import ZContract, check_z, sample_z
+from dcgan.z import ZContract, check_z, clip_z, sample_z
 
 CLASSIFIER_DIR = "classifier"
 AGE = "Age"
@@ -85,6 +85,10 @@ class Controls:
         directions = Directions.load(model_dir, weights)
         return cls(directions, load_classifier(Path(model_dir) / CLASSIFIER_DIR), contract, generate)
 
+    def checked(self, z: np.ndarray) -> np.ndarray:
+        """z as N×dim, inside the box (a normal prior's rare draws past ±3σ are clipped to it before a move)."""
+        return clip_z(self.contract, check_z(self.contract, z, within_range=False))
+
     # --- reading faces -------------------------------------------------------------------------------------------
     def attributes(self, images: np.ndarray) -> dict[str, np.ndarray]:
         """Calibrated attribute probabilities (and age in years) of uint8 faces N×H×W×C."""
@@ -105,7 +109,7 @@ class Controls:
         """z (one or a batch) moved by `moves` ({name: slider steps}); `hold` lists the attributes kept still
         (None: every named attribute not moved; []: none). Stays inside the box (see `linear.move_in_box`)."""
         single = np.ndim(z) == 1
-        z = check_z(self.contract, z)
+        z = self.checked(z)
         rows, targets = [], []
         for name, amount in moves.items():
             amount = float(amount)
@@ -209,7 +213,7 @@ class Controls:
         identity lock the change avoids the identity directions (`Directions.identity`) at the same size."""
         if np.ndim(z) != 1:
             raise ModelError("children takes one z")
-        z = check_z(self.contract, z)[0]
+        z = self.checked(z)[0]
         if not 0 < amount <= 1:
             raise ModelError("amount must be in (0, 1]")
         noise = amount * (sample_z(self.contract, n, seed) - self.centre)
@@ -226,7 +230,7 @@ class Controls:
         """n children of 2–8 parents by per-direction mixing: along each SeFa direction (an orthonormal basis of z)
         a child takes one parent's coordinate, chosen with probability ∝ `weights`; clipped into the box, and
         the share of each child lost to clipping reported."""
-        parents = check_z(self.contract, parents)
+        parents = self.checked(parents)
         if parents.ndim != 2 or not 2 <= len(parents) <= MAX_PARENTS:
             raise ModelError(f"cross takes 2 to {MAX_PARENTS} parents")
         p = np.ones(len(parents)) if weights is None else np.asarray(weights, np.float64)
