@@ -151,3 +151,19 @@ describe('helpers', () => {
     expect(zKey('m', [0.5, -1])).toBe('m:0.5,-1')
   })
 })
+
+describe('gliding (slider drags)', () => {
+  it('z follows the slider, and the whole drag is one undo step', () => {
+    const e = new Editor({ dim: 3, prior: 'uniform', low: -1, high: 1 })
+    e.beginStroke()
+    expect(e.glide([0.1, 0, 0])).toBe(true)
+    expect(e.glide([0.2, 0, 2])).toBe(true)
+    expect(e.z).toEqual([0.2, 0, 1]) // clamped into the range
+    expect(e.glide([1])).toBe(false) // wrong length
+    expect(e.canUndo).toBe(false)
+    e.endStroke()
+    expect(e.undoStack.past).toEqual([[0, 0, 0]])
+    e.undo()
+    expect(e.z).toEqual([0, 0, 0])
+  })
+})

@@ -91,6 +91,18 @@ export class Editor {
     return true
   }
 
+  /**
+   * Replaces the whole z as part of the open stroke (a slider drag: z follows the
+   * slider, and the drag is one undo step at endStroke()); opens a stroke if none is.
+   */
+  glide(z: number[]): boolean {
+    const next = z.map((v) => clampValue(v, this.contract))
+    if (next.length !== this.contract.dim || sameVector(next, this.z)) return false
+    this.beginStroke()
+    this.z = next
+    return true
+  }
+
   resetToMean(): boolean {
     return this.setZ(meanVector(this.contract))
   }
