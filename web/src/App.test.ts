@@ -288,4 +288,56 @@ describe('App', () => {
     expect(v[42]).toBeCloseTo(0.8, 1)
     expect(v.filter((x) => x !== 0)).toHaveLength(2)
   })
+
+  it("Reset goes to the server's reset_z when the model has one, and says so", async () => {
+    const resetZ = randomZ(100, 3)
+    MODELS.models[0].reset_z = resetZ
+    try {
+      const w = await start()
+      const button = w.find('[data-testid="reset"]')
+      expect(button.attributes('title')).toMatch(/reset face/)
+      await button.trigger('click')
+      expect(values(w)).toEqual(resetZ)
+    } finally {
+      delete MODELS.models[0].reset_z
+    }
+  })
+
+  it('without reset_z the Reset title says it gives the flat prior centre', async () => {
+    const w = await start()
+    expect(w.find('[data-testid="reset"]').attributes('title')).toContain("prior's centre (z = 0.00, mid grey)")
+  })
+
+  it('a stale error goes on the next successful action', async () => {
+    const w = await start()
+    await w.find('[data-testid="paste-z"]').trigger('click')
+    await w.find('[data-testid="paste-text"]').setValue('[1, 2, 3]')
+    await w.find('[data-testid="paste-apply"]').trigger('click')
+    expect(w.find('[data-testid="error"]').exists()).toBe(true)
+    expect(w.find('.toasts [data-testid="error"]').exists()).toBe(true) // fixed to the window, not the top of the page
+    await w.find('[data-testid="reset"]').trigger('click')
+    expect(w.find('[data-testid="error"]').exists()).toBe(false)
+  })
+
+  it('on a phone the face sticks above the grid and the mouse/keyboard hints go', async () => {
+    vi.stubGlobal('matchMedia', (query: string) => ({
+      matches: true, // narrow and touch
+      media: query,
+      addEventListener: () => undefined,
+      removeEventListener: () => undefined,
+    }))
+    const w = await start()
+    expect(w.find('main').attributes('data-layout')).toBe('narrow')
+    expect(w.find('.face-panel').classes()).toContain('sticky')
+    expect(w.find('[data-testid="desktop-help"]').exists()).toBe(false)
+    expect(w.find('[data-testid="touch-help"]').exists()).toBe(true)
+    expect(w.find('.history h2').text()).not.toContain('hover')
+  })
+
+  it('on a desktop the face stays in its column and the hints show', async () => {
+    const w = await start()
+    expect(w.find('main').attributes('data-layout')).toBe('wide')
+    expect(w.find('.face-panel').classes()).not.toContain('sticky')
+    expect(w.find('[data-testid="desktop-help"]').exists()).toBe(true)
+  })
 })

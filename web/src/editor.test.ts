@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Editor, sameVector, zKey } from './editor'
 import type { ZContract } from './types'
-import { isOnLevel, levelToValue } from './zmap'
+import { isOnLevel, levelToValue, meanVector } from './zmap'
 
 const uniform: ZContract = { dim: 100, prior: 'uniform', low: -1, high: 1 }
 const normal: ZContract = { dim: 7, prior: 'normal', low: -3, high: 3 }
@@ -106,7 +106,7 @@ describe('nudges, whole-z changes and selection', () => {
     expect(e.setZ([1, 2, 3, 0, 0, 0, 0])).toBe(false)
     expect(e.setZ([1, 2])).toBe(false)
     expect(e.undoStack.past).toHaveLength(1)
-    expect(e.resetToMean()).toBe(true)
+    expect(e.setZ(meanVector(normal))).toBe(true)
     expect(e.z).toEqual(new Array(7).fill(0))
     e.undo()
     expect(e.z).toEqual([1, 2, 3, 0, 0, 0, 0])

@@ -103,10 +103,6 @@ export class Editor {
     return true
   }
 
-  resetToMean(): boolean {
-    return this.setZ(meanVector(this.contract))
-  }
-
   /** Draws the selected cells from the prior (one undo step). */
   randomizeSelected(random: () => number = Math.random): boolean {
     if (!this.selected.length) return false
