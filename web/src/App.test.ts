@@ -43,6 +43,26 @@ interface Call {
 
 let calls: Call[]
 let failGenerate: string | null
+/** Whether the fake server has the named controls (else their endpoints answer 404). */
+let withControls: boolean
+
+const DIRECTIONS = {
+  model: 'm1',
+  directions: [
+    { name: 'Smiling', kind: 'attribute', label: 'Smiling', how: 'InterFaceGAN boundary', step: 1.7, description: 'smile' },
+    { name: 'sefa_0', kind: 'sefa', label: 'sefa 0 (mostly Male+)', how: 'SeFa: eigenvector 0', step: 3, description: '' },
+  ],
+  attributes: ['Smiling', 'Male', 'Age'],
+}
+
+/** The fake edit: z[0] moves by 0.1 per slider step of all moves together; 3 steps or more lose 3% at the edge. */
+function fakeEdit(body: Record<string, unknown>) {
+  const z = (body.z as number[]).slice()
+  const total = Object.values(body.moves as Record<string, number>).reduce((a, b) => a + b, 0)
+  z[0] = Math.max(-1, Math.min(1, z[0] + 0.1 * total))
+  const clipped = Math.abs(total) >= 3 ? 0.03 : 0
+  return { z, image: `data:image/png;base64,EDIT${total}`, clipped, saturated: 0, attributes: { Smiling: 0.5 + total / 10, Male: 0.2, Age: 30 } }
+}
 
 function fakeResponse(status: number, data: unknown, blob?: Blob) {
   return {
@@ -67,6 +87,12 @@ async function fakeFetch(input: string, init: RequestInit = {}) {
       const dim = MODELS.models.find((m) => m.name === model)!.z.dim
       return fakeResponse(200, { seed: 7, z: randomZ(dim, 7), image: `data:image/png;base64,RANDOM${model}` })
     }
+    case '/api/directions':
+      return withControls ? fakeResponse(200, DIRECTIONS) : fakeResponse(404, { detail: 'model m1 has no named controls' })
+    case '/api/edit':
+      return withControls ? fakeResponse(200, fakeEdit(body!)) : fakeResponse(404, { detail: 'no controls' })
+    case '/api/attributes':
+      return withControls ? fakeResponse(200, { attributes: { Smiling: 0.1, Male: 0.9, Age: 52 } }) : fakeResponse(404, {})
     case '/api/generate':
       if (failGenerate) return fakeResponse(422, { detail: failGenerate })
       return fakeResponse(200, null, new Blob([`png:${JSON.stringify(body!.z)}`], { type: 'image/png' }))
@@ -81,6 +107,7 @@ let wrapper: VueWrapper | null = null
 beforeEach(() => {
   calls = []
   failGenerate = null
+  withControls = false
   window.history.replaceState(null, '', '/')
   vi.stubGlobal('fetch', vi.fn(fakeFetch))
   URL.createObjectURL = vi.fn(() => `blob:face-${++urls}`)
@@ -339,5 +366,66 @@ describe('App', () => {
     expect(w.find('main').attributes('data-layout')).toBe('wide')
     expect(w.find('.face-panel').classes()).not.toContain('sticky')
     expect(w.find('[data-testid="desktop-help"]').exists()).toBe(true)
+  })
+
+  it('a model without named controls hides the sliders with a one-line note', async () => {
+    const w = await start()
+    await vi.waitFor(() => expect(w.find('[data-testid="controls-missing"]').exists()).toBe(true))
+    expect(w.find('[data-testid="controls-missing"]').text()).toContain('has no named controls')
+    expect(w.find('[data-testid="controls"]').exists()).toBe(false)
+    expect(w.find('[data-testid="error"]').exists()).toBe(false)
+  })
+
+  it('a slider drag moves z live from where it started, and makes one history entry on release', async () => {
+    withControls = true
+    const w = await start()
+    await vi.waitFor(() => expect(w.find('[data-testid="slider-Smiling"]').exists()).toBe(true))
+    expect(w.find('[data-testid="slider-sefa_0"]').element.closest('label')!.title).toBe('SeFa: eigenvector 0') // `how`
+    await vi.waitFor(() => expect(w.find('[data-testid="attr-Male"]').text()).toContain('90%')) // read for the face on show
+    expect(w.find('[data-testid="attr-Age"]').text()).toBe('looks about 52 years old')
+    await vi.waitFor(() => expect(w.findAll('[data-testid="history-item"]')).toHaveLength(1))
+    const start0 = values(w)[0]
+    const slider = w.find('[data-testid="slider-Smiling"]')
+    for (const v of ['1', '2']) {
+      ;(slider.element as HTMLInputElement).value = v
+      await slider.trigger('input')
+      await vi.waitFor(() => expect(values(w)[0]).toBeCloseTo(Math.max(-1, Math.min(1, Math.fround(start0) + 0.1 * Number(v))), 5))
+    }
+    const edits = calls.filter((c) => c.url === '/api/edit')
+    expect(edits.at(-1)!.body).toMatchObject({ model: 'm1', moves: { Smiling: 2 }, hold: null })
+    expect(edits.every((e) => (e.body!.z as number[])[0] === randomZ(100, 7)[0])).toBe(true) // always from the start
+    expect(faceSrc(w)).toBe('data:image/png;base64,EDIT2')
+    expect(w.find('[data-testid="attr-Smiling"]').text()).toContain('70%')
+    expect(w.findAll('[data-testid="history-item"]')).toHaveLength(1) // not one per move
+    await slider.trigger('change')
+    await vi.waitFor(() => expect(w.findAll('[data-testid="history-item"]')).toHaveLength(2))
+    expect(generateCalls()).toHaveLength(0) // the faces came with the edits
+
+    await w.find('[data-testid="slider-hold"]').setValue(false)
+    const sefa = w.find('[data-testid="slider-sefa_0"]')
+    ;(sefa.element as HTMLInputElement).value = '-1'
+    await sefa.trigger('input')
+    await vi.waitFor(() => expect(calls.filter((c) => c.url === '/api/edit').at(-1)!.body).toMatchObject({ moves: { Smiling: 2, sefa_0: -1 }, hold: [] }))
+    await sefa.trigger('change')
+    await vi.waitFor(() => expect(w.findAll('[data-testid="history-item"]')).toHaveLength(3))
+
+    await w.find('[data-testid="undo"]').trigger('click') // one undo step per drag
+    await flushPromises()
+    expect(values(w)[0]).toBeCloseTo(Math.fround(start0) + 0.2, 5)
+    await w.find('[data-testid="undo"]').trigger('click')
+    await flushPromises()
+    expect(values(w)).toEqual(randomZ(100, 7))
+    await vi.waitFor(() => expect((w.find('[data-testid="slider-Smiling"]').element as HTMLInputElement).value).toBe('0'))
+  })
+
+  it('shows how much of a slider move was lost at the edge of the range', async () => {
+    withControls = true
+    const w = await start()
+    await vi.waitFor(() => expect(w.find('[data-testid="slider-Smiling"]').exists()).toBe(true))
+    const slider = w.find('[data-testid="slider-Smiling"]')
+    ;(slider.element as HTMLInputElement).value = '3'
+    await slider.trigger('input')
+    await vi.waitFor(() => expect(w.find('[data-testid="slider-clipped"]').exists()).toBe(true))
+    expect(w.find('[data-testid="slider-clipped"]').text()).toBe("3% of the move was lost at the edge of z's range")
   })
 })
