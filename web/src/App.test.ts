@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import App from './App.vue'
+import { faceId } from './breeding'
 import type { ModelsResponse } from './types'
 
 const SUMMARY = {
@@ -93,6 +94,17 @@ async function fakeFetch(input: string, init: RequestInit = {}) {
       return withControls ? fakeResponse(200, fakeEdit(body!)) : fakeResponse(404, { detail: 'no controls' })
     case '/api/attributes':
       return withControls ? fakeResponse(200, { attributes: { Smiling: 0.1, Male: 0.9, Age: 52 } }) : fakeResponse(404, {})
+    case '/api/children':
+    case '/api/cross': {
+      if (!withControls) return fakeResponse(404, { detail: 'no controls' })
+      const first = url.pathname === '/api/children' ? (body!.z as number[]) : (body!.parents as number[][])[0]
+      const shift = url.pathname === '/api/children' ? 0.01 : -0.01
+      const faces = Array.from({ length: body!.n as number }, (_, k) => ({
+        z: first.map((v) => Math.fround(Math.max(-1, Math.min(1, v + shift * (k + 1))))),
+        image: `data:image/png;base64,${url.pathname.slice(5)}${k}`,
+      }))
+      return fakeResponse(200, { faces })
+    }
     case '/api/generate':
       if (failGenerate) return fakeResponse(422, { detail: failGenerate })
       return fakeResponse(200, null, new Blob([`png:${JSON.stringify(body!.z)}`], { type: 'image/png' }))
@@ -427,5 +439,51 @@ describe('App', () => {
     await slider.trigger('input')
     await vi.waitFor(() => expect(w.find('[data-testid="slider-clipped"]').exists()).toBe(true))
     expect(w.find('[data-testid="slider-clipped"]').text()).toBe("3% of the move was lost at the edge of z's range")
+  })
+
+  it('breeds children and crosses, keeps their lineage, and shares it in the link', async () => {
+    withControls = true
+    const w = await start()
+    await vi.waitFor(() => expect(w.find('[data-testid="breed-children"]').attributes('disabled')).toBeUndefined())
+    const parentId = faceId('m1', randomZ(100, 7))
+    expect(w.find('[data-testid="face-id"]').text()).toBe(`#${parentId}`)
+    await w.find('[data-testid="breed-amount"]').setValue('0.5')
+    await w.find('[data-testid="breed-children"]').trigger('click')
+    await vi.waitFor(() => expect(w.findAll('[data-testid="breed-result"]')).toHaveLength(6))
+    const asked = calls.find((c) => c.url === '/api/children')!.body!
+    expect(asked).toMatchObject({ model: 'm1', n: 6, amount: 0.5, lock: true, z: randomZ(100, 7) })
+    await w.findAll('[data-testid="breed-result"]')[0].trigger('click')
+    await flushPromises()
+    expect(faceSrc(w)).toBe('data:image/png;base64,children0')
+    expect(w.find('[data-testid="lineage"]').text()).toBe(`#${faceId('m1', values(w))}: child of #${parentId} (lock, 0.5)`)
+    const childZ = values(w)
+
+    // cross the child with its parent (both in the history)
+    const picks = w.findAll('[data-testid="breed-parent"]')
+    expect(picks.length).toBe(2)
+    for (const p of picks) await p.trigger('click')
+    await w.find('[data-testid="breed-cross"]').trigger('click')
+    await vi.waitFor(() => expect(w.findAll('[data-testid="breed-result"]').at(0)?.find('img').attributes('src')).toBe('data:image/png;base64,cross0'))
+    expect((calls.find((c) => c.url === '/api/cross')!.body!.parents as number[][]).length).toBe(2)
+    await w.findAll('[data-testid="breed-result"]')[0].trigger('click')
+    await flushPromises()
+    const text = w.find('[data-testid="lineage"]').text()
+    expect(text).toContain(`cross of #${faceId('m1', childZ)} × #${parentId} ← #${faceId('m1', childZ)}: child of #${parentId} (lock, 0.5)`)
+
+    await w.find('[data-testid="share"]').trigger('click')
+    await flushPromises()
+    const link = (w.find('[data-testid="share-url"]').element as HTMLInputElement).value
+    expect(link).toMatch(/&l=j1\.[A-Za-z0-9_-]+$/)
+    w.unmount()
+    window.history.replaceState(null, '', new URL(link).hash)
+    const again = await start()
+    expect(again.find('[data-testid="lineage"]').text()).toBe(text)
+  })
+
+  it('a link with a damaged lineage still opens its face, and says so', async () => {
+    window.history.replaceState(null, '', `#m=m1&z=q8.${'A'.repeat(134)}&l=j1.AAAA`)
+    const w = await start()
+    expect(values(w)).toEqual(new Array(100).fill(-1))
+    expect(w.find('[data-testid="error"]').text()).toContain('The face opened, without its lineage')
   })
 })
