@@ -94,6 +94,16 @@ async function fakeFetch(input: string, init: RequestInit = {}) {
       return withControls ? fakeResponse(200, fakeEdit(body!)) : fakeResponse(404, { detail: 'no controls' })
     case '/api/attributes':
       return withControls ? fakeResponse(200, { attributes: { Smiling: 0.1, Male: 0.9, Age: 52 } }) : fakeResponse(404, {})
+    case '/api/sample': {
+      if (!withControls) return fakeResponse(404, { detail: 'no controls' })
+      const faces = Array.from({ length: body!.n as number }, (_, k) => ({
+        z: randomZ(100, 20 + k),
+        image: `data:image/png;base64,SAMPLE${k}`,
+        attributes: { Smiling: 0.9 },
+        satisfied: k % 2 === 0,
+      }))
+      return fakeResponse(200, { faces, satisfied: Math.ceil(faces.length / 2), tried: 64, ms: 420 })
+    }
     case '/api/children':
     case '/api/cross': {
       if (!withControls) return fakeResponse(404, { detail: 'no controls' })
@@ -485,5 +495,34 @@ describe('App', () => {
     const w = await start()
     expect(values(w)).toEqual(new Array(100).fill(-1))
     expect(w.find('[data-testid="error"]').text()).toContain('The face opened, without its lineage')
+  })
+
+  it('"Make me a face that is …" asks for the wishes and loads a face on click', async () => {
+    withControls = true
+    const w = await start()
+    await vi.waitFor(() => expect(w.find('[data-testid="makeme-submit"]').exists()).toBe(true))
+    await w.find('[data-testid="makeme-Smiling-yes"]').setValue(true)
+    await w.find('[data-testid="makeme-Male-no"]').setValue(true)
+    await w.find('[data-testid="makeme-age-from"]').setValue('30')
+    await w.find('[data-testid="makeme-age-to"]').setValue('40')
+    await w.find('[data-testid="makeme-count"]').setValue('3')
+    await w.find('[data-testid="makeme-submit"]').trigger('submit')
+    await vi.waitFor(() => expect(w.findAll('[data-testid="makeme-face"]')).toHaveLength(3))
+    expect(calls.find((c) => c.url === '/api/sample')!.body).toEqual({
+      model: 'm1',
+      constraints: { Smiling: true, Male: false, Age: [30, 40] },
+      n: 3,
+    })
+    expect(w.find('[data-testid="makeme-summary"]').text()).toBe('2 of 3 faces as asked (64 tried, 420 ms)')
+    expect(w.findAll('[data-testid="makeme-face"]').map((f) => f.text())).toEqual(['✓', '✗', '✓'])
+    await w.findAll('[data-testid="makeme-face"]')[1].trigger('click')
+    await flushPromises()
+    expect(values(w)).toEqual(randomZ(100, 21))
+    expect(faceSrc(w)).toBe('data:image/png;base64,SAMPLE1')
+    await vi.waitFor(() => expect(w.findAll('[data-testid="history-item"]')).toHaveLength(2))
+
+    await w.find('[data-testid="makeme-count"]').setValue('40')
+    await w.find('[data-testid="makeme-submit"]').trigger('submit')
+    await vi.waitFor(() => expect(w.find('[data-testid="error"]').text()).toContain('“How many” must be a whole number from 1 to 16'))
   })
 })
