@@ -86,7 +86,8 @@ async function fakeFetch(input: string, init: RequestInit = {}) {
     case '/api/random': {
       const model = url.searchParams.get('model') ?? 'm1'
       const dim = MODELS.models.find((m) => m.name === model)!.z.dim
-      return fakeResponse(200, { seed: 7, z: randomZ(dim, 7), image: `data:image/png;base64,RANDOM${model}` })
+      const seed = Number(url.searchParams.get('seed') ?? 7)
+      return fakeResponse(200, { seed, z: randomZ(dim, seed), image: `data:image/png;base64,RANDOM${model}${seed}` })
     }
     case '/api/directions':
       return withControls ? fakeResponse(200, DIRECTIONS) : fakeResponse(404, { detail: 'model m1 has no named controls' })
@@ -130,6 +131,7 @@ beforeEach(() => {
   calls = []
   failGenerate = null
   withControls = false
+  localStorage.clear()
   window.history.replaceState(null, '', '/')
   vi.stubGlobal('fetch', vi.fn(fakeFetch))
   URL.createObjectURL = vi.fn(() => `blob:face-${++urls}`)
@@ -179,7 +181,7 @@ describe('App', () => {
     const w = await start()
     expect(cells(w)).toHaveLength(100)
     expect(values(w)).toEqual(randomZ(100, 7))
-    expect(faceSrc(w)).toBe('data:image/png;base64,RANDOMm1')
+    expect(faceSrc(w)).toBe('data:image/png;base64,RANDOMm17')
     expect(w.find('[data-testid="mapping"]').text()).toContain('Black = -1.00')
     expect(w.find('[data-testid="mapping"]').text()).toContain('white = 1.00')
     await vi.waitFor(() => expect(w.findAll('[data-testid="history-item"]')).toHaveLength(1))
@@ -204,7 +206,7 @@ describe('App', () => {
     await w.find('[data-testid="undo"]').trigger('click')
     await flushPromises()
     expect(values(w)).toEqual(randomZ(100, 7))
-    expect(faceSrc(w)).toBe('data:image/png;base64,RANDOMm1') // from history, no request
+    expect(faceSrc(w)).toBe('data:image/png;base64,RANDOMm17') // from history, no request
     expect(generateCalls()).toHaveLength(before)
     await w.find('[data-testid="redo"]').trigger('click')
     await flushPromises()
@@ -524,5 +526,69 @@ describe('App', () => {
     await w.find('[data-testid="makeme-count"]').setValue('40')
     await w.find('[data-testid="makeme-submit"]').trigger('submit')
     await vi.waitFor(() => expect(w.find('[data-testid="error"]').text()).toContain('“How many” must be a whole number from 1 to 16'))
+  })
+
+  it('the seed box loads the face of a seed, and says what is wrong with a bad one', async () => {
+    const w = await start()
+    await w.find('[data-testid="seed-input"]').setValue('42')
+    await w.find('[data-testid="seed-go"]').trigger('submit')
+    await vi.waitFor(() => expect(values(w)).toEqual(randomZ(100, 42)))
+    expect(calls.at(-1)!.url).toBe('/api/random?seed=42&model=m1')
+    expect(faceSrc(w)).toBe('data:image/png;base64,RANDOMm142')
+    await w.find('[data-testid="seed-input"]').setValue('-3')
+    await w.find('[data-testid="seed-go"]').trigger('submit')
+    expect(w.find('[data-testid="error"]').text()).toContain('Seed: a seed is a whole number from 0 to 4294967295')
+  })
+
+  it('saved faces survive a reload; load, delete, export and import', async () => {
+    const w = await start()
+    await vi.waitFor(() => expect(w.find('[data-testid="gallery-save"]').attributes('disabled')).toBeUndefined())
+    await w.find('[data-testid="gallery-name"]').setValue('First')
+    await w.find('[data-testid="gallery-save"]').trigger('submit')
+    expect(w.findAll('[data-testid="gallery-item"]')).toHaveLength(1)
+    w.unmount()
+
+    const again = await start()
+    expect(again.findAll('[data-testid="gallery-item"]')).toHaveLength(1)
+    expect(again.find('[data-testid="gallery-item"]').text()).toContain('First')
+    await again.find('[data-testid="seed-input"]').setValue('5')
+    await again.find('[data-testid="seed-go"]').trigger('submit')
+    await vi.waitFor(() => expect(values(again)).toEqual(randomZ(100, 5)))
+    await again.find('[data-testid="gallery-load"]').trigger('click')
+    await flushPromises()
+    expect(values(again)).toEqual(randomZ(100, 7))
+    expect(faceSrc(again)).toBe('data:image/png;base64,RANDOMm17')
+
+    const saved: Blob[] = []
+    URL.createObjectURL = vi.fn((b: Blob) => (saved.push(b), 'blob:file'))
+    const anchor = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => undefined)
+    await again.find('[data-testid="gallery-export"]').trigger('click')
+    anchor.mockRestore()
+    const file = await saved[0].text()
+    expect(JSON.parse(file).faces).toHaveLength(1)
+
+    await again.find('[data-testid="gallery-delete"]').trigger('click')
+    expect(again.findAll('[data-testid="gallery-item"]')).toHaveLength(0)
+
+    const importing = async (text: string) => {
+      const input = again.find('[data-testid="gallery-import"]')
+      Object.defineProperty(input.element, 'files', { value: [new File([text], 'faces.json')], configurable: true })
+      await input.trigger('change')
+      await flushPromises()
+    }
+    await importing(JSON.stringify({ version: 1, faces: [{ model: 'm1', z: [1, 2] }] }))
+    expect(again.find('[data-testid="error"]').text()).toContain('face 1: z holds 2 numbers, but model m1 takes 100')
+    expect(again.findAll('[data-testid="gallery-item"]')).toHaveLength(0)
+    await importing(file)
+    expect(again.find('[data-testid="error"]').exists()).toBe(false)
+    expect(again.findAll('[data-testid="gallery-item"]')).toHaveLength(1)
+  })
+
+  it('a corrupted saved gallery is kept aside and the page still works', async () => {
+    localStorage.setItem('dcgan-face-studio.gallery', '{"version": 1, "faces": 3')
+    const w = await start()
+    expect(w.find('[data-testid="error"]').text()).toContain('The saved gallery could not be read')
+    expect(w.findAll('[data-testid="gallery-item"]')).toHaveLength(0)
+    expect(localStorage.getItem('dcgan-face-studio.gallery.unreadable')).toBe('{"version": 1, "faces": 3')
   })
 })
