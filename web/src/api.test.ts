@@ -42,6 +42,29 @@ describe('api', () => {
     ])
   })
 
+  it('the named controls: directions by GET, the rest by POST with the body as given', async () => {
+    const fetch = vi.fn(async () => respond(200, {}))
+    vi.stubGlobal('fetch', fetch)
+    await api.directions('celeba 64')
+    await api.edit({ model: 'm', z: [0], moves: { Smiling: 1 }, hold: null })
+    await api.attributes({ model: 'm', z: [0] })
+    await api.sample({ model: 'm', constraints: { Male: false, Age: [30, 40] }, n: 8 })
+    await api.children({ model: 'm', z: [0], n: 6, amount: 0.3, lock: true })
+    await api.cross({ model: 'm', parents: [[0], [1]], n: 6 })
+    const sent = fetch.mock.calls.map((c) => {
+      const [url, init] = c as unknown as [string, RequestInit]
+      return [url, init.method ?? 'GET', init.body ? JSON.parse(init.body as string) : null]
+    })
+    expect(sent).toEqual([
+      ['/api/directions?model=celeba+64', 'GET', null],
+      ['/api/edit', 'POST', { model: 'm', z: [0], moves: { Smiling: 1 }, hold: null }],
+      ['/api/attributes', 'POST', { model: 'm', z: [0] }],
+      ['/api/sample', 'POST', { model: 'm', constraints: { Male: false, Age: [30, 40] }, n: 8 }],
+      ['/api/children', 'POST', { model: 'm', z: [0], n: 6, amount: 0.3, lock: true }],
+      ['/api/cross', 'POST', { model: 'm', parents: [[0], [1]], n: 6 }],
+    ])
+  })
+
   it('turns {"detail": ...} errors into readable ApiErrors', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => respond(422, { detail: 'z must hold vectors of 100 numbers' })))
     const err = await api.models().catch((e) => e)

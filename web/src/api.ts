@@ -1,5 +1,5 @@
 /** Typed wrappers of the studio's HTTP API (relative URLs under /api). */
-import type { ModelsResponse } from './types'
+import type { Attributes, Direction, ModelsResponse } from './types'
 
 export class ApiError extends Error {
   constructor(
@@ -94,6 +94,60 @@ export interface ArithmeticResponse {
   image: string
 }
 
+export interface DirectionsResponse {
+  model: string
+  directions: Direction[]
+  /** The classifier's outputs: the binary attributes, and "Age" (years) when it has one. */
+  attributes: string[]
+}
+
+export interface EditRequest {
+  model?: string
+  z: number[]
+  /** Amounts in slider steps, by direction name. */
+  moves: Record<string, number>
+  /** null: hold every other named attribute; []: hold none. */
+  hold: string[] | null
+}
+
+export interface EditResponse {
+  z: number[]
+  image: string
+  /** Share of the move lost at the edge of z's range, in [0, 1]. */
+  clipped: number
+  saturated: number
+  attributes: Attributes
+}
+
+/** Binary attributes: true (wanted) or false (not wanted); "Age": [low, high] years. */
+export type Constraints = Record<string, boolean | [number, number]>
+
+export interface SampleRequest {
+  model?: string
+  constraints: Constraints
+  n: number
+  seed?: number
+  truncation?: number
+}
+
+export interface SampledFace {
+  z: number[]
+  image: string
+  attributes: Attributes
+  satisfied: boolean
+}
+
+export interface SampleResponse {
+  faces: SampledFace[]
+  satisfied: number
+  tried: number
+  ms: number
+}
+
+export interface FacesResponse {
+  faces: { z: number[]; image: string }[]
+}
+
 export const api = {
   health(signal?: AbortSignal): Promise<HealthResponse> {
     return json('/api/health', { signal })
@@ -133,5 +187,36 @@ export const api = {
     signal?: AbortSignal,
   ): Promise<ArithmeticResponse> {
     return json('/api/arithmetic', post(body, signal))
+  },
+
+  /** The model's named and discovered directions; 404 when it has no named controls. */
+  directions(model: string, signal?: AbortSignal): Promise<DirectionsResponse> {
+    return json(`/api/directions?${new URLSearchParams({ model })}`, { signal })
+  },
+
+  edit(body: EditRequest, signal?: AbortSignal): Promise<EditResponse> {
+    return json('/api/edit', post(body, signal))
+  },
+
+  attributes(body: { model?: string; z: number[] }, signal?: AbortSignal): Promise<{ attributes: Attributes }> {
+    return json('/api/attributes', post(body, signal))
+  },
+
+  sample(body: SampleRequest, signal?: AbortSignal): Promise<SampleResponse> {
+    return json('/api/sample', post(body, signal))
+  },
+
+  children(
+    body: { model?: string; z: number[]; n: number; amount: number; lock: boolean; seed?: number },
+    signal?: AbortSignal,
+  ): Promise<FacesResponse> {
+    return json('/api/children', post(body, signal))
+  },
+
+  cross(
+    body: { model?: string; parents: number[][]; n: number; weights?: number[]; seed?: number },
+    signal?: AbortSignal,
+  ): Promise<FacesResponse> {
+    return json('/api/cross', post(body, signal))
   },
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Editor, sameVector, zKey } from './editor'
 import type { ZContract } from './types'
-import { isOnLevel, levelToValue } from './zmap'
+import { isOnLevel, levelToValue, meanVector } from './zmap'
 
 const uniform: ZContract = { dim: 100, prior: 'uniform', low: -1, high: 1 }
 const normal: ZContract = { dim: 7, prior: 'normal', low: -3, high: 3 }
@@ -106,7 +106,7 @@ describe('nudges, whole-z changes and selection', () => {
     expect(e.setZ([1, 2, 3, 0, 0, 0, 0])).toBe(false)
     expect(e.setZ([1, 2])).toBe(false)
     expect(e.undoStack.past).toHaveLength(1)
-    expect(e.resetToMean()).toBe(true)
+    expect(e.setZ(meanVector(normal))).toBe(true)
     expect(e.z).toEqual(new Array(7).fill(0))
     e.undo()
     expect(e.z).toEqual([1, 2, 3, 0, 0, 0, 0])
@@ -149,5 +149,21 @@ describe('helpers', () => {
     expect(sameVector([1, 2], [1, 3])).toBe(false)
     expect(sameVector([1], [1, 2])).toBe(false)
     expect(zKey('m', [0.5, -1])).toBe('m:0.5,-1')
+  })
+})
+
+describe('gliding (slider drags)', () => {
+  it('z follows the slider, and the whole drag is one undo step', () => {
+    const e = new Editor({ dim: 3, prior: 'uniform', low: -1, high: 1 })
+    e.beginStroke()
+    expect(e.glide([0.1, 0, 0])).toBe(true)
+    expect(e.glide([0.2, 0, 2])).toBe(true)
+    expect(e.z).toEqual([0.2, 0, 1]) // clamped into the range
+    expect(e.glide([1])).toBe(false) // wrong length
+    expect(e.canUndo).toBe(false)
+    e.endStroke()
+    expect(e.undoStack.past).toEqual([[0, 0, 0]])
+    e.undo()
+    expect(e.z).toEqual([0, 0, 0])
   })
 })

@@ -91,8 +91,16 @@ export class Editor {
     return true
   }
 
-  resetToMean(): boolean {
-    return this.setZ(meanVector(this.contract))
+  /**
+   * Replaces the whole z as part of the open stroke (a slider drag: z follows the
+   * slider, and the drag is one undo step at endStroke()); opens a stroke if none is.
+   */
+  glide(z: number[]): boolean {
+    const next = z.map((v) => clampValue(v, this.contract))
+    if (next.length !== this.contract.dim || sameVector(next, this.z)) return false
+    this.beginStroke()
+    this.z = next
+    return true
   }
 
   /** Draws the selected cells from the prior (one undo step). */

@@ -106,3 +106,23 @@ describe('LiveFace', () => {
     expect(seen).toEqual([42])
   })
 })
+
+describe('LiveFace with other requests', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('carries any request and answer, and says when it is idle', async () => {
+    const answers: [string, number][] = []
+    const live = new LiveFace<string, number>(async (q) => q.length, {
+      onFace: (q, { result }) => answers.push([q, result]),
+      onError: () => undefined,
+    })
+    expect(live.idle).toBe(true)
+    live.schedule('ab')
+    live.schedule('abc')
+    expect(live.idle).toBe(false)
+    await vi.advanceTimersByTimeAsync(80)
+    expect(answers).toEqual([['abc', 3]])
+    expect(live.idle).toBe(true)
+  })
+})

@@ -1,37 +1,44 @@
 /**
- * Live face updates while painting: changes are gathered for `delay` ms, at most
- * one request is in flight, the newest z is sent when it returns, and cancel()
- * drops whatever is pending or in flight (its answer is ignored).
+ * Live face updates while painting (or sliding): changes are gathered for `delay`
+ * ms, at most one request is in flight, the newest request is sent when it
+ * returns, and cancel() drops whatever is pending or in flight (its answer is
+ * ignored). By default a request is a z and its answer a PNG; the sliders send
+ * edit requests and get edit answers.
  */
-export interface LiveResult {
-  blob: Blob
+export interface LiveResult<R = Blob> {
+  result: R
   ms: number
 }
 
-export type LiveGenerate = (z: number[], signal: AbortSignal) => Promise<Blob>
+export type LiveGenerate<Q = number[], R = Blob> = (request: Q, signal: AbortSignal) => Promise<R>
 
-export interface LiveCallbacks {
-  onFace(z: number[], result: LiveResult): void
+export interface LiveCallbacks<Q = number[], R = Blob> {
+  onFace(request: Q, result: LiveResult<R>): void
   onError(error: unknown): void
   onBusy?(busy: boolean): void
 }
 
-export class LiveFace {
-  private pending: number[] | null = null
+export class LiveFace<Q = number[], R = Blob> {
+  private pending: Q | null = null
   private timer: ReturnType<typeof setTimeout> | null = null
   private inFlight: AbortController | null = null
   private epoch = 0
 
   constructor(
-    private readonly generate: LiveGenerate,
-    private readonly callbacks: LiveCallbacks,
+    private readonly generate: LiveGenerate<Q, R>,
+    private readonly callbacks: LiveCallbacks<Q, R>,
     readonly delay = 80,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Asks for the face of z (soon). */
-  schedule(z: number[]): void {
-    this.pending = z
+  /** Nothing pending, waiting or in flight. */
+  get idle(): boolean {
+    return this.pending === null && this.timer === null && this.inFlight === null
+  }
+
+  /** Asks for the face of z, or the answer to `request` (soon). */
+  schedule(request: Q): void {
+    this.pending = request
     this.callbacks.onBusy?.(true)
     if (this.timer === null) {
       this.timer = setTimeout(() => {
@@ -53,22 +60,22 @@ export class LiveFace {
   }
 
   private async flush(): Promise<void> {
-    if (this.inFlight || !this.pending) return
-    const z = this.pending
+    if (this.inFlight || this.pending === null) return
+    const request = this.pending
     this.pending = null
     const controller = new AbortController()
     this.inFlight = controller
     const epoch = this.epoch
     const started = this.now()
     try {
-      const blob = await this.generate(z, controller.signal)
-      if (epoch === this.epoch) this.callbacks.onFace(z, { blob, ms: this.now() - started })
+      const result = await this.generate(request, controller.signal)
+      if (epoch === this.epoch) this.callbacks.onFace(request, { result, ms: this.now() - started })
     } catch (error) {
       if (epoch === this.epoch && !controller.signal.aborted) this.callbacks.onError(error)
     } finally {
       if (this.inFlight === controller) this.inFlight = null
       if (epoch === this.epoch) {
-        if (this.pending) void this.flush()
+        if (this.pending !== null) void this.flush()
         else if (this.timer === null) this.callbacks.onBusy?.(false)
       }
     }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import type { ZContract } from './types'
+import { childLineage, crossLineage } from './breeding'
 import {
   ShareError,
   buildShareHash,
+  decodeLineage,
   decodeZ,
   encodeZ,
   fromBase64Url,
@@ -126,5 +128,35 @@ describe('share hash', () => {
     const z = new Array(100).fill(1)
     const url = shareUrl('http://127.0.0.1:8000/?a=1#m=old&z=q8.AAAA', 'celeba64', z, uniform)
     expect(url).toBe(`http://127.0.0.1:8000/?a=1#m=celeba64&z=${encodeZ(z, uniform)}`)
+  })
+})
+
+describe('lineage in the link', () => {
+  const lineage = childLineage({ id: 'k3x9a2q', lineage: crossLineage([{ id: 'a1' }, { id: 'b2' }]) }, 0.3, true)
+
+  it('rides along as l=j1.<base64url JSON> and reads back exactly', () => {
+    const z = new Array(100).fill(0)
+    const hash = buildShareHash('celeba64', z, uniform, lineage)
+    expect(hash).toMatch(/^m=celeba64&z=q8\.[A-Za-z0-9_-]+&l=j1\.[A-Za-z0-9_-]+$/)
+    const state = parseShareHash('#' + hash)!
+    expect(state.code).toBe(encodeZ(z, uniform))
+    expect(decodeLineage(state.lineage!)).toEqual(lineage)
+  })
+
+  it('old links (without l) open as before, with no lineage', () => {
+    const z = new Array(100).fill(0)
+    expect(buildShareHash('celeba64', z, uniform)).toBe(`m=celeba64&z=${encodeZ(z, uniform)}`)
+    expect(parseShareHash(`#m=celeba64&z=${encodeZ(z, uniform)}`)).toEqual({ model: 'celeba64', code: encodeZ(z, uniform) })
+  })
+
+  it('a damaged lineage fails readably', () => {
+    const json = (data: unknown) => 'j1.' + toBase64Url(new TextEncoder().encode(JSON.stringify(data)))
+    const cases: [string, RegExp][] = [
+      ['x9.AAAA', /lineage format "x9" is unknown/],
+      ['j1.*', /not valid base64url/],
+      ['j1.' + toBase64Url(new TextEncoder().encode('{oops')), /lineage is not JSON/],
+      [json({ op: 'cross', parents: [{ id: 'a' }] }), /lineage is not valid: a cross has 2 to 8 parents/],
+    ]
+    for (const [code, message] of cases) expect(() => decodeLineage(code)).toThrow(message)
   })
 })

@@ -1,7 +1,7 @@
 /**
- * Share links: the URL hash carries the model name and z.
+ * Share links: the URL hash carries the model name, z and, for a bred face, its lineage.
  *
- *   #m=<model name, URI-encoded>&z=<code>
+ *   #m=<model name, URI-encoded>&z=<code>[&l=<lineage>]
  *
  * <code> is one of
  *   q8.<base64url>   one byte per value: value = low + (high - low) * byte / 254
@@ -11,7 +11,11 @@
  *
  * Decoding gives exactly the numbers that the link encodes, and encoding those
  * numbers again gives the same link.
+ *
+ * <lineage> (optional; links without it open as before) is
+ *   j1.<base64url>   the lineage (breeding.ts) as UTF-8 JSON
  */
+import { type Lineage, toLineage } from './breeding'
 import type { ZContract } from './types'
 import { STEPS, isOnLevel, levelToValue, valueToLevel } from './zmap'
 
@@ -83,14 +87,39 @@ export function decodeZ(code: string, c: ZContract): number[] {
   return z
 }
 
+/** Encodes a lineage for a link. */
+export function encodeLineage(lineage: Lineage): string {
+  return 'j1.' + toBase64Url(new TextEncoder().encode(JSON.stringify(lineage)))
+}
+
+/** Decodes a link's lineage; throws ShareError with a readable message. */
+export function decodeLineage(code: string): Lineage {
+  if (!code.startsWith('j1.')) throw new ShareError(`the link's lineage format ${JSON.stringify(code.split('.')[0])} is unknown (expected j1)`)
+  let data: unknown
+  try {
+    data = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(fromBase64Url(code.slice(3))))
+  } catch (error) {
+    if (error instanceof ShareError) throw error
+    throw new ShareError('the link is damaged: its lineage is not JSON')
+  }
+  try {
+    return toLineage(data)
+  } catch (error) {
+    throw new ShareError(`the link's lineage is not valid: ${(error as Error).message}`)
+  }
+}
+
 export interface ShareState {
   model?: string
   code: string
+  /** The lineage code, when the link has one (decode it with decodeLineage). */
+  lineage?: string
 }
 
-/** The hash (without '#') for a model and z. */
-export function buildShareHash(model: string, z: readonly number[], c: ZContract): string {
-  return `m=${encodeURIComponent(model)}&z=${encodeZ(z, c)}`
+/** The hash (without '#') for a model and z (and the face's lineage, when it was bred). */
+export function buildShareHash(model: string, z: readonly number[], c: ZContract, lineage?: Lineage): string {
+  const hash = `m=${encodeURIComponent(model)}&z=${encodeZ(z, c)}`
+  return lineage ? `${hash}&l=${encodeLineage(lineage)}` : hash
 }
 
 /** Reads a location hash ('#m=..&z=..' or without '#'); null when it carries no z. */
@@ -102,10 +131,11 @@ export function parseShareHash(hash: string): ShareState | null {
   if (code === null) return null
   if (!code) throw new ShareError('the link is damaged: z is empty')
   const model = params.get('m')
-  return model ? { model, code } : { code }
+  const lineage = params.get('l')
+  return { ...(model ? { model } : {}), code, ...(lineage ? { lineage } : {}) }
 }
 
 /** A full share URL for the current page. */
-export function shareUrl(base: string, model: string, z: readonly number[], c: ZContract): string {
-  return `${base.replace(/#.*$/, '')}#${buildShareHash(model, z, c)}`
+export function shareUrl(base: string, model: string, z: readonly number[], c: ZContract, lineage?: Lineage): string {
+  return `${base.replace(/#.*$/, '')}#${buildShareHash(model, z, c, lineage)}`
 }

@@ -14,7 +14,24 @@ export interface ModelInfo {
   image_size: number
   channels: number
   summary?: ModelSummary
+  /** The z the page's Reset returns to (a plain, typical face), when the server gives one. */
+  reset_z?: number[]
 }
+
+/** A way to move through z (GET /api/directions): a named attribute, or one discovered without labels (SeFa). */
+export interface Direction {
+  name: string
+  kind: 'attribute' | 'sefa'
+  label: string
+  /** How the direction was found (shown as a tooltip). */
+  how: string
+  /** The length in z of one slider step. */
+  step: number
+  description: string
+}
+
+/** The classifier's reading of a face: binary attributes as probabilities in [0, 1], "Age" in years. */
+export type Attributes = Record<string, number>
 
 /** Where a model came from, in plain fields (GET /api/models); null where the server does not know. */
 export interface ModelSummary {

@@ -59,7 +59,7 @@ export function useFaceOnShow(
   const live = new LiveFace(
     (z, signal) => api.generatePng(z, { model: modelName.value, signal }),
     {
-      onFace(z, { blob, ms }) {
+      onFace(z, { result: blob, ms }) {
         const name = modelName.value
         const faceKey = zKey(name, z)
         display(URL.createObjectURL(blob), faceKey, true)

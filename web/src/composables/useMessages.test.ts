@@ -20,6 +20,17 @@ describe('useMessages', () => {
     scope.stop()
   })
 
+  it('any later successful action clears a stale error', () => {
+    const scope = effectScope()
+    const m = scope.run(() => useMessages())!
+    m.showError('Paste: z must hold 100 numbers', 'paste')
+    m.clearError('random') // a background success of another source leaves it
+    expect(m.error.value?.source).toBe('paste')
+    m.succeeded()
+    expect(m.error.value).toBeNull()
+    scope.stop()
+  })
+
   it('a notice disappears after its time; a newer one restarts the clock', () => {
     const scope = effectScope()
     const m = scope.run(() => useMessages(1000))!

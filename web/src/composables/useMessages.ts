@@ -1,6 +1,8 @@
 /**
- * The page's two kinds of message: one error banner (tagged with its source, so
- * that a later success of that source clears it) and a short-lived notice.
+ * The page's two kinds of message: one error (tagged with its source, so that a
+ * later success of that source clears it, and cleared by any later successful
+ * action of the person) and a short-lived notice. The page shows both as toasts
+ * fixed to the bottom of the window, visible at any scroll.
  */
 import { onScopeDispose, ref } from 'vue'
 
@@ -24,6 +26,11 @@ export function useMessages(noticeMs = 4000) {
     if (error.value?.source === source) error.value = null
   }
 
+  /** An action of the person went well: an error from before is stale now. */
+  function succeeded(): void {
+    error.value = null
+  }
+
   function dismissError(): void {
     error.value = null
   }
@@ -42,7 +49,7 @@ export function useMessages(noticeMs = 4000) {
     if (noticeTimer !== null) clearTimeout(noticeTimer)
   })
 
-  return { error, notice, showError, clearError, dismissError, notify }
+  return { error, notice, showError, clearError, succeeded, dismissError, notify }
 }
 
 export type Messages = ReturnType<typeof useMessages>

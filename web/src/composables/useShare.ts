@@ -3,6 +3,7 @@
  * address bar and the clipboard, and marked stale once z changes.
  */
 import { computed, nextTick, ref, type Ref } from 'vue'
+import type { Lineage } from '../breeding'
 import type { ZContract } from '../types'
 import { copyText } from '../clipboard'
 import { zKey } from '../editor'
@@ -16,16 +17,16 @@ export function useShare(currentKey: Ref<string | null>, messages: Pick<Messages
   /** The link is for another face than the one in the editor. */
   const stale = computed(() => !!link.value && linkKey.value !== currentKey.value)
 
-  /** Shows the link of (model, z) without touching the address bar or the clipboard; returns it. */
-  function setLink(model: string, z: number[], contract: ZContract): string {
-    link.value = shareUrl(location.href, model, z, contract)
+  /** Shows the link of (model, z, lineage) without touching the address bar or the clipboard; returns it. */
+  function setLink(model: string, z: number[], contract: ZContract, lineage?: Lineage): string {
+    link.value = shareUrl(location.href, model, z, contract, lineage)
     linkKey.value = zKey(model, z)
     return link.value
   }
 
-  /** Puts the link of (model, z) into the address bar and the clipboard (or the box, to copy by hand). */
-  async function share(model: string, z: number[], contract: ZContract): Promise<void> {
-    const url = setLink(model, z, contract)
+  /** Puts the link of (model, z, lineage) into the address bar and the clipboard (or the box, to copy by hand). */
+  async function share(model: string, z: number[], contract: ZContract, lineage?: Lineage): Promise<void> {
+    const url = setLink(model, z, contract, lineage)
     window.history.replaceState(window.history.state, '', url)
     await nextTick()
     input.value?.select()

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest'
+import type { Direction } from './types'
+import { SliderSession, attributeBars, clippedNote, sliderDirections } from './controls'
+
+const direction = (name: string, kind: Direction['kind']): Direction => ({
+  name,
+  kind,
+  label: name,
+  how: `how ${name}`,
+  step: 1,
+  description: '',
+})
+
+describe('sliderDirections', () => {
+  it('gives every named attribute a slider, and the first five discovered directions', () => {
+    const ds = [
+      direction('Smiling', 'attribute'),
+      ...Array.from({ length: 8 }, (_, i) => direction(`sefa_${i}`, 'sefa')),
+      direction('Young', 'attribute'),
+    ]
+    expect(sliderDirections(ds).map((d) => d.name)).toEqual([
+      'Smiling',
+      'Young',
+      'sefa_0',
+      'sefa_1',
+      'sefa_2',
+      'sefa_3',
+      'sefa_4',
+    ])
+  })
+})
+
+describe('SliderSession', () => {
+  it('sends every slider position as the total move from the z the session started from', () => {
+    const s = new SliderSession()
+    expect(s.follow([0, 0])).toBe(true)
+    expect(s.move('Smiling', 0.5)).toEqual({ z: [0, 0], moves: { Smiling: 0.5 }, hold: null })
+    s.accept([0.1, 0])
+    expect(s.follow([0.1, 0])).toBe(false) // the z it made: same session
+    expect(s.move('Smiling', 1)).toEqual({ z: [0, 0], moves: { Smiling: 1 }, hold: null })
+    s.accept([0.2, 0])
+    s.holdOthers = false
+    expect(s.move('Young', -0.5)).toEqual({ z: [0, 0], moves: { Smiling: 1, Young: -0.5 }, hold: [] })
+    expect(s.amount('Young')).toBe(-0.5)
+  })
+
+  it('a z from elsewhere starts a new session with the sliders at 0', () => {
+    const s = new SliderSession()
+    s.follow([0, 0])
+    s.move('Smiling', 2)
+    s.accept([0.3, 0])
+    expect(s.follow([1, 1])).toBe(true)
+    expect(s.amount('Smiling')).toBe(0)
+    expect(s.move('Young', 1)).toEqual({ z: [1, 1], moves: { Young: 1 }, hold: null })
+  })
+
+  it('needs a z before a move', () => {
+    expect(() => new SliderSession().move('Smiling', 1)).toThrow(/no z/)
+  })
+})
+
+describe('showing an edit', () => {
+  it('says how much of the move was lost at the edge', () => {
+    expect(clippedNote(0)).toBe('')
+    expect(clippedNote(0.03)).toBe("3% of the move was lost at the edge of z's range")
+    expect(clippedNote(0.001)).toBe("<1% of the move was lost at the edge of z's range")
+  })
+
+  it('binary attributes as bars, age in words', () => {
+    const shown = attributeBars({ Smiling: 0.934, Male: 1.2, Age: 31.4 }, ['Smiling', 'Male', 'Bald', 'Age'])
+    expect(shown.bars).toEqual([
+      { name: 'Smiling', value: 0.934, percent: 93 },
+      { name: 'Male', value: 1, percent: 100 },
+    ])
+    expect(shown.age).toBe('looks about 31 years old')
+    expect(attributeBars({}, ['Age']).age).toBe('')
+  })
+})

@@ -1,0 +1,90 @@
+/**
+ * The sliders of the named controls (issue #22): which directions get a slider,
+ * the slider session (every slider position is the total amount applied to the
+ * z the session started from), and how an edit's answer is shown.
+ */
+import type { EditRequest } from './api'
+import { sameVector } from './editor'
+import type { Attributes, Direction } from './types'
+
+/** Slider range and step, in slider steps (the server scales each direction by its `step`). */
+export const SLIDER_MIN = -3
+export const SLIDER_MAX = 3
+export const SLIDER_STEP = 0.1
+/** How many discovered (SeFa) directions get a slider: the first ones, which move the face most. */
+export const SEFA_SHOWN = 5
+/** The classifier's regression output (years); every other attribute is binary. */
+export const AGE = 'Age'
+
+/** One slider per named attribute, then the top SEFA_SHOWN discovered directions, in the server's order. */
+export function sliderDirections(directions: readonly Direction[]): Direction[] {
+  const named = directions.filter((d) => d.kind === 'attribute')
+  const found = directions.filter((d) => d.kind === 'sefa').slice(0, SEFA_SHOWN)
+  return [...named, ...found]
+}
+
+/**
+ * The sliders' state. A session starts from a z (the base); each slider's position
+ * is the amount of its direction applied to the base, so an edit always sends the
+ * base and all the amounts. Once z changes by other means (painting, Random, undo)
+ * a new session starts from it and the sliders go back to 0.
+ */
+export class SliderSession {
+  amounts: Record<string, number> = {}
+  /** Hold the other named attributes while moving one (hold: null), or hold none (hold: []). */
+  holdOthers = true
+  private base: number[] | null = null
+  private made: number[] | null = null
+
+  /** Follows the z in the editor: a z the session did not make starts a new session. Returns true then. */
+  follow(z: readonly number[]): boolean {
+    const own = this.made ?? this.base
+    if (own && sameVector(own, z)) return false
+    this.base = z.slice()
+    this.made = null
+    this.amounts = {}
+    return true
+  }
+
+  /** Sets one slider; returns the edit to ask for (relative to the session's base). */
+  move(name: string, amount: number): Omit<EditRequest, 'model'> {
+    if (!this.base) throw new Error('the slider session has no z yet')
+    this.amounts = { ...this.amounts, [name]: amount }
+    return { z: this.base.slice(), moves: { ...this.amounts }, hold: this.holdOthers ? null : [] }
+  }
+
+  /** The z an edit answered with: the editor will show it, and it stays in this session. */
+  accept(z: readonly number[]): void {
+    this.made = z.slice()
+  }
+
+  amount(name: string): number {
+    return this.amounts[name] ?? 0
+  }
+}
+
+/** What the edit lost at the edge of z's range, in words ('' when nothing). */
+export function clippedNote(clipped: number): string {
+  if (!(clipped > 0)) return ''
+  const percent = clipped < 0.01 ? '<1' : String(Math.round(clipped * 100))
+  return `${percent}% of the move was lost at the edge of z's range`
+}
+
+export interface AttributeBar {
+  name: string
+  /** Probability in [0, 1]. */
+  value: number
+  percent: number
+}
+
+/** The binary attributes as bars (in the given order), and the age in words when there is one. */
+export function attributeBars(attributes: Attributes, names: readonly string[]): { bars: AttributeBar[]; age: string } {
+  const bars = names
+    .filter((name) => name !== AGE && Number.isFinite(attributes[name]))
+    .map((name) => {
+      const value = Math.min(1, Math.max(0, attributes[name]))
+      return { name, value, percent: Math.round(value * 100) }
+    })
+  const age = attributes[AGE]
+  return { bars, age: Number.isFinite(age) ? `looks about ${Math.round(age)} years old` : '' }
+}
