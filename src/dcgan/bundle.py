@@ -19,11 +19,13 @@ from dcgan.errors import CheckpointError, ConfigError, ModelError
 from dcgan.images import to_uint8
 from dcgan.model import build_discriminator, build_generator, standing_statistics
 from dcgan.provenance import relative, relative_chain
-from dcgan.z import check_z, sample_z
+from dcgan.z import check_z, clip_z, sample_z
 
 WEIGHTS_FILE = "generator.npz"
 DISCRIMINATOR_FILE = "discriminator.npz"
 BUNDLE_FILE = "model.json"
+RESET_Z_SEED = 0  # seed of the candidates of `FaceGenerator.reset_z`
+RESET_Z_CANDIDATES = 256
 
 
 def narrow(array: np.ndarray, dtype: str) -> np.ndarray:
@@ -217,6 +219,7 @@ class FaceGenerator:
         self.z_contract = self.config.z_contract()
         self.generator = build_generator(self.config)
         assign_variables(model_dir / WEIGHTS_FILE, self.generator.variables)
+        self._reset_z: np.ndarray | None = None
         self._run = tf.function(
             lambda z: self.generator(z, training=False),
             reduce_retracing=True,
@@ -248,6 +251,17 @@ class FaceGenerator:
         [low, high] is generated as it is (a normal prior's own samples pass ±3σ; see `dcgan.z`).
         """
         return to_uint8(self._run(tf.constant(check_z(self.z_contract, z, within_range=False))).numpy())
+
+    def reset_z(self) -> np.ndarray:
+        """A z whose face looks like the mean face, for the page's Reset (all-zero z gives a flat texture): of 256 z
+        drawn with a fixed seed at the default truncation (clipped into the contract's range), the one whose face is
+        nearest (mean squared pixel distance) to the mean of their 256 faces. Computed once per instance."""
+        if self._reset_z is None:
+            z = clip_z(self.z_contract, self.sample_z(RESET_Z_CANDIDATES, RESET_Z_SEED))
+            faces = self.generate(z).astype(np.float32)
+            distance = np.mean((faces - faces.mean(axis=0)) ** 2, axis=(1, 2, 3))
+            self._reset_z = z[int(np.argmin(distance))]
+        return self._reset_z
 
 
 def load_generator(model_dir: Path | str) -> FaceGenerator:
