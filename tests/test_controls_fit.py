@@ -110,11 +110,11 @@ def test_api_sample_children_cross(client, controls_model):
         ("/api/edit", {"z": [0.0] * 16, "moves": {"Smiling": "1"}}, 422, "moves"),
         ("/api/edit", {"z": [0.0] * 15, "moves": {}}, 422, "16"),
         ("/api/edit", {"z": [0.0] * 16, "moves": {}, "hold": ["sefa_0"]}, 422, "can hold only"),
-        ("/api/sample", {"constraints": {"Age": [50, 20]}}, 422, "Age"),
+        ("/api/sample", {"constraints": {"Age": [50, 200]}}, 422, "Age must be two ages"),
         ("/api/sample", {"constraints": {"Smiling": "yes"}}, 422, "constraints"),
         ("/api/children", {"z": [0.0] * 16, "amount": 2}, 422, "amount"),
         ("/api/cross", {"parents": [[0.0] * 16]}, 422, "parents"),
-        ("/api/cross", {"parents": [[0.0] * 16] * 2, "weights": [0, 0]}, 422, "weights"),
+        ("/api/cross", {"parents": [[0.0] * 16] * 2, "weights": [1, 1]}, 422, "weights"),
         ("/api/edit", {"model": "tiny", "z": [0.0] * 16, "moves": {}}, 404, "no named controls"),
     ],
 )

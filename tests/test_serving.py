@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import re
 
 import httpx2
 import numpy as np
@@ -103,11 +104,56 @@ def test_interpolate_and_arithmetic(client, tiny_model) -> None:
     assert max(clipped["z"]) == 3.0  # kept inside the prior's range so the page can show it
 
 
+def test_arithmetic_says_what_it_clipped_or_rescales(client) -> None:
+    body = {"a": [[2.5] * 8 + [0.5] * 8], "b": [[-2.0] * 8 + [0.0] * 8], "c": [[1.0] * 16]}
+    raw = np.array([5.5] * 8 + [1.5] * 8)  # mean(a) - mean(b) + mean(c): 8 values past the range [-3, 3]
+    clipped = client.post("/api/arithmetic", json=body).json()
+    assert (clipped["fit"], clipped["clipped"], clipped["shrink"]) == ("clip", 8, 1.0)
+    np.testing.assert_allclose(clipped["z"], np.clip(raw, -3, 3))
+    rescaled = client.post("/api/arithmetic", json={**body, "fit": "rescale"}).json()
+    assert (rescaled["fit"], rescaled["clipped"]) == ("rescale", 0)
+    assert rescaled["shrink"] == pytest.approx(3 / 5.5)
+    np.testing.assert_allclose(rescaled["z"], raw * 3 / 5.5, rtol=1e-6)  # the direction kept, the largest at 3
+    inside = client.post(
+        "/api/arithmetic", json={"a": [[1.0] * 16], "b": [[0.5] * 16], "c": [[0.0] * 16], "fit": "rescale"}
+    )
+    assert inside.json()["shrink"] == 1.0 and inside.json()["z"] == [0.5] * 16
+
+
+def test_models_give_a_reset_z_whose_face_is_nearest_the_mean_face(client, tiny_model) -> None:
+    from dcgan import load_generator
+    from dcgan.bundle import RESET_Z_CANDIDATES, RESET_Z_SEED
+
+    reset = client.get("/api/models").json()["models"][0]["reset_z"]
+    model = load_generator(tiny_model)
+    candidates = np.clip(model.sample_z(RESET_Z_CANDIDATES, RESET_Z_SEED), -3, 3)
+    faces = model.generate(candidates).astype(np.float32)
+    nearest = np.argmin(np.mean((faces - faces.mean(axis=0)) ** 2, axis=(1, 2, 3)))
+    np.testing.assert_array_equal(reset, candidates[nearest])
+    np.testing.assert_array_equal(model.reset_z(), reset)  # deterministic: the same z from another load
+    assert client.post("/api/generate", json={"z": reset}).status_code == 200
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_docs_need_no_internet(client, page: str) -> None:
+    html = client.get(page)
+    assert html.status_code == 200 and not re.search(r"https?://", html.text)  # no CDN
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+    assert any(a.endswith(".js") for a in assets)
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "message"),
     [
         ("post", "/api/generate", {"z": [0.0] * 15}, 422, "vectors of 16 numbers"),
         ("post", "/api/generate", {"z": ["a"] * 16}, 422, "z"),
+        ("post", "/api/generate", {"z": [[0.0] * 16, [0.0] * 15]}, 422, "z must hold vectors of 16 numbers"),
+        ("post", "/api/generate", {"z": ["0.5"] * 16}, 422, "z[0], z[1] and 14 more: Input should be a valid number"),
+        ("post", "/api/generate", {"z": [True] + [0.0] * 15}, 422, "z[0]: Input should be a valid number"),
+        ("post", "/api/generate", {"z": [[0.0] * 16, 0.5]}, 422, "z[1]: Input should be a valid list"),
+        ("post", "/api/interpolate", {"a": [0.0] * 16, "b": ["1"] * 16}, 422, "b[0], b[1] and 14 more: Input should"),
         ("post", "/api/generate", {"z": [0.0] * 15 + [4.0]}, 422, "outside the prior's range [-3, 3]"),
         ("post", "/api/generate", {"z": [[0.0] * 16] * (MAX_BATCH + 1)}, 413, f"at most {MAX_BATCH}"),
         ("post", "/api/generate", {"z": [0.0] * 16, "model": "nope"}, 404, "unknown model 'nope'"),
@@ -121,6 +167,14 @@ def test_interpolate_and_arithmetic(client, tiny_model) -> None:
         ("post", "/api/interpolate", {"a": [0.0] * 16, "b": [0.0] * 3}, 422, "b must hold vectors of 16"),
         ("post", "/api/interpolate", {"a": [0.0] * 16, "b": [0.0] * 16, "method": "cubic"}, 422, "method"),
         ("post", "/api/arithmetic", {"a": [], "b": [[0.0] * 16], "c": [[0.0] * 16]}, 422, "a: List should have"),
+        (
+            "post",
+            "/api/arithmetic",
+            {"a": [[0.0] * 16, [0.0] * 9], "b": [[0.0] * 16], "c": [[0.0] * 16]},
+            422,
+            "a must",
+        ),
+        ("post", "/api/arithmetic", {"a": [[0.0] * 16], "b": [[0.0] * 16], "c": [[0.0] * 16], "fit": "x"}, 422, "fit"),
         ("get", "/api/random?seed=-1", None, 422, "seed"),
         ("get", "/api/random?seed=abc", None, 422, "seed"),
         ("get", "/api/random?model=nope", None, 404, "unknown model"),

@@ -21,7 +21,7 @@ from dcgan.errors import CheckpointError, ConfigError, ModelError
 from dcgan.images import to_uint8
 from dcgan.model import build_discriminator, build_generator, standing_statistics
 from dcgan.provenance import relative, relative_chain
-from dcgan.z import check_truncation, check_z, sample_z
+from dcgan.z import check_truncation, check_z, clip_z, sample_z
 
 if TYPE_CHECKING:
     from dcgan.controls.runtime import Controls, Sampled
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 WEIGHTS_FILE = "generator.npz"
 DISCRIMINATOR_FILE = "discriminator.npz"
 BUNDLE_FILE = "model.json"
+RESET_Z_SEED = 0  # seed of the candidates of `FaceGenerator.reset_z`
+RESET_Z_CANDIDATES = 256
 
 
 def narrow(array: np.ndarray, dtype: str) -> np.ndarray:
@@ -222,6 +224,7 @@ class FaceGenerator:
         self.z_contract = self.config.z_contract()
         self.generator = build_generator(self.config)
         assign_variables(model_dir / WEIGHTS_FILE, self.generator.variables)
+        self._reset_z: np.ndarray | None = None
         self._run = tf.function(
             lambda z: self.generator(z, training=False),
             reduce_retracing=True,
@@ -293,6 +296,17 @@ class FaceGenerator:
     ) -> np.ndarray:
         """n children of 2–8 parents, mixed direction by direction."""
         return self.controls.cross(parents, n, weights, seed).z
+
+    def reset_z(self) -> np.ndarray:
+        """A z whose face looks like the mean face, for the page's Reset (all-zero z gives a flat texture): of 256 z
+        drawn with a fixed seed at the default truncation (clipped into the contract's range), the one whose face is
+        nearest (mean squared pixel distance) to the mean of their 256 faces. Computed once per instance."""
+        if self._reset_z is None:
+            z = clip_z(self.z_contract, self.sample_z(RESET_Z_CANDIDATES, RESET_Z_SEED))
+            faces = self.generate(z).astype(np.float32)
+            distance = np.mean((faces - faces.mean(axis=0)) ** 2, axis=(1, 2, 3))
+            self._reset_z = z[int(np.argmin(distance))]
+        return self._reset_z
 
 
 def load_generator(model_dir: Path | str) -> FaceGenerator:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -20,48 +20,141 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictFloat, Tag
 
 from dcgan import provenance, resources, sampling
 from dcgan.bundle import FaceGenerator, load_generator
-from dcgan.errors import ConfigError, ModelError
+from dcgan.controls.runtime import AGE, MAX_AMOUNT, MAX_PARENTS
+from dcgan.errors import ConfigError, DcganError, ModelError
 from dcgan.images import png_bytes
-from dcgan.serving_controls import controls_router
-from dcgan.z import check_z, clip_z
+from dcgan.z import check_z, clip_z, json_schema, outside, rescale_z
 
 WEB_DIST = resources.web_dist()  # None when the page is not built
 MAX_BATCH = 64
 MAX_BODY_BYTES = 1_000_000
 MAX_SIDE = 512
 
-Vector = list[float]
+Vector = list[StrictFloat]  # JSON numbers only: "0.5" and true are refused, not converted
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Problem(BaseModel):
+    """The body of every 4xx answer."""
+
+    detail: str = Field(description="what was wrong with the request")
+
+
+PROBLEMS = {
+    400: "body that cannot be read as text (not UTF-8)",
+    404: "unknown model",
+    411: "no Content-Length header",
+    413: f"body over {MAX_BODY_BYTES} bytes, or over {MAX_BATCH} z",
+    422: "invalid request: the detail says what and where",
+}
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of a route."""
+    return {code: {"model": Problem, "description": PROBLEMS[code]} for code in codes}
+
+
+def z_form(value: Any) -> str:
+    """Which form of z a request holds: a batch when its first item is a list (the union tags contain spaces so
+    that `describe` leaves them out of error locations)."""
+    return "batch of z" if isinstance(value, list) and value and isinstance(value[0], list) else "one z"
+
+
+# Schema marks: the OpenAPI schema's nodes that `Studio.document` fills in from the loaded models
+MARK = "x-dcgan"
+
+
+Mark = Literal["z", "z batch", "z or batch", "model", "scale", "parents", "moves", "hold", "constraints"]
+
+
+def marked(what: Mark, query: bool = False, **field: Any) -> Any:
+    """A pydantic Field (a FastAPI Query with `query`) whose OpenAPI schema `Studio.document` fills in."""
+    return (Query if query else Field)(**field, json_schema_extra={MARK: what})
+
+
+ZOrBatch = Annotated[
+    Annotated[Vector, Tag("one z")] | Annotated[list[Vector], Tag("batch of z")], Discriminator(z_form)
+]
+
+
 class GenerateRequest(Strict):
-    model: str | None = None
-    z: Vector | list[Vector] = Field(description="one z vector, or a batch of them")
-    scale: int = Field(1, ge=1, le=8, description="upscale factor for download; output side at most 512 px")
+    model_config = ConfigDict(
+        json_schema_extra={  # format png returns one image: a single z or a batch of one
+            "anyOf": [
+                {"properties": {"format": {"enum": ["json", None]}}},
+                {"properties": {"z": {"items": {"type": "number"}}}},
+                {"properties": {"z": {"maxItems": 1}}},
+            ]
+        }
+    )
+    model: str | None = marked("model", default=None, description="a loaded model (default: the first)")
+    z: ZOrBatch = marked("z or batch", description="one z vector, or a batch of them")
+    scale: int = marked(
+        "scale", default=1, ge=1, le=8, description=f"upscale factor; output side at most {MAX_SIDE} px"
+    )
     resample: Literal["nearest", "lanczos"] = "nearest"
     format: Literal["png", "json"] | None = Field(None, description="default: png for one z, json for a batch")
 
 
 class InterpolateRequest(Strict):
-    model: str | None = None
-    a: Vector
-    b: Vector
+    model: str | None = marked("model", default=None, description="a loaded model (default: the first)")
+    a: Vector = marked("z")
+    b: Vector = marked("z")
     steps: int = Field(8, ge=2, le=MAX_BATCH)
     method: Literal["linear", "spherical"] = "linear"
 
 
 class ArithmeticRequest(Strict):
-    model: str | None = None
-    a: list[Vector] = Field(min_length=1, max_length=MAX_BATCH)
-    b: list[Vector] = Field(min_length=1, max_length=MAX_BATCH)
-    c: list[Vector] = Field(min_length=1, max_length=MAX_BATCH)
+    model: str | None = marked("model", default=None, description="a loaded model (default: the first)")
+    a: list[Vector] = marked("z batch", min_length=1, max_length=MAX_BATCH)
+    b: list[Vector] = marked("z batch", min_length=1, max_length=MAX_BATCH)
+    c: list[Vector] = marked("z batch", min_length=1, max_length=MAX_BATCH)
+    fit: Literal["clip", "rescale"] = Field(
+        "clip",
+        description="how a result outside the prior's range is brought in: clip each value, or rescale the whole "
+        "vector toward the prior's centre (keeps its direction)",
+    )
+
+
+def location(loc: tuple) -> str:
+    """A pydantic error location as a path: ("body", "z", 3) → "z[3]", leaving out union tags such as
+    "list[float]" (not identifiers)."""
+    path = ""
+    for part in loc[1:] if loc and loc[0] == "body" else loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part.isidentifier():
+            path += f".{part}" if path else part
+    return path or "body"
+
+
+def listed(places: list[str]) -> str:
+    """["z[0]", "z[1]", "z[2]", "z[3]"] → "z[0], z[1] and 2 more"."""
+    places = list(dict.fromkeys(places))
+    if len(places) <= 3:
+        return " and ".join([", ".join(places[:-1]), places[-1]]) if len(places) > 1 else places[0]
+    return f"{places[0]}, {places[1]} and {len(places) - 2} more"
+
+
+def describe(errors: list[dict]) -> str:
+    """Validation errors as one line, each message once with the places it applies to."""
+    places: dict[str, list[str]] = {}
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            where = "body"
+            message = f"invalid JSON at character {error['loc'][-1]}: {error.get('ctx', {}).get('error', '')}"
+        else:
+            where, message = location(tuple(error.get("loc", ()))), error.get("msg", "invalid")
+        places.setdefault(message, []).append(where)
+    return "; ".join(f"{listed(where)}: {message}" for message, where in list(places.items())[:5])
 
 
 @dataclass
@@ -131,6 +224,11 @@ class Studio:
                 raise ModelError(f"two models are named {name!r}; give them different folder names")
             self.models[name] = load_generator(directory)
         self.default = next(iter(self.models))
+        self.restart()
+
+    def restart(self) -> None:
+        """A new generator thread and batchers, made at each startup of the app (a test client may start an app
+        again after its shutdown stopped them)."""
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generator")
         self.batchers = {name: MicroBatcher(m, self.executor) for name, m in self.models.items()}
 
@@ -150,6 +248,65 @@ class Studio:
             raise HTTPException(413, f"{what} holds {len(array)} vectors; at most {MAX_BATCH} per request")
         return array
 
+    def document(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The OpenAPI schema with its marked nodes (`marked`) filled in from the loaded models: their names, their z
+        contracts (`dcgan.z.json_schema`; any one of them when the models differ) and the largest scale."""
+        contracts = {json.dumps(m.z_contract, sort_keys=True): m.z_contract for m in self.models.values()}
+        schemas = [json_schema(c) for c in contracts.values()]
+        one = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+        batch = {"type": "array", "items": one, "minItems": 1, "maxItems": MAX_BATCH}
+        filled = {
+            "z": one,
+            "z batch": batch,
+            "z or batch": {"anyOf": [one, batch]},
+            "model": {"anyOf": [{"enum": list(self.models)}, {"type": "null"}]},
+            "scale": {"type": "integer", "minimum": 1, "maximum": self.max_scale()},
+            "parents": {"type": "array", "items": one, "minItems": 2, "maxItems": MAX_PARENTS},
+            **self.controls_schemas(),
+        }
+
+        def fill(node: Any) -> Any:
+            if isinstance(node, list):
+                return [fill(item) for item in node]
+            if not isinstance(node, dict):
+                return node
+            if MARK in node:
+                kept = {k: node[k] for k in ("title", "description", "default") if k in node}
+                return {**kept, **filled[node[MARK]]}
+            return {key: fill(value) for key, value in node.items()}
+
+        return fill(schema)
+
+    def controls_schemas(self) -> dict[str, dict]:
+        """The named controls' request parts, from the models that have controls (see `dcgan.serving_controls`)."""
+        names, attributes = set(), set()
+        for model in self.models.values():
+            try:
+                names.update(c["name"] for c in model.directions())
+                attributes.update(model.controls.directions.attributes)
+            except DcganError:
+                continue
+        amount = {"type": "number", "minimum": -MAX_AMOUNT, "maximum": MAX_AMOUNT}
+        binary = sorted(attributes - {AGE})
+        age = {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 120}, "minItems": 2, "maxItems": 2}
+        return {
+            "moves": {
+                "type": "object",
+                "properties": {n: amount for n in sorted(names)},
+                "additionalProperties": False,
+            },
+            "hold": {"anyOf": [{"type": "array", "items": {"enum": sorted(attributes)}}, {"type": "null"}]},
+            "constraints": {
+                "type": "object",
+                "properties": {**{n: {"type": "boolean"} for n in binary}, **({AGE: age} if AGE in attributes else {})},
+                "additionalProperties": False,
+            },
+        }
+
+    def max_scale(self) -> int:
+        """The largest upscale factor some loaded model allows (output side at most MAX_SIDE)."""
+        return max(min(8, MAX_SIDE // m.config.image_size) for m in self.models.values())
+
     def info(self) -> dict:
         return {
             "default": self.default,
@@ -158,6 +315,7 @@ class Studio:
                     "name": name,
                     "z": m.z_contract,
                     "truncation": m.default_truncation,
+                    "reset_z": m.reset_z().tolist(),
                     "image_size": m.config.image_size,
                     "channels": m.config.channels,
                     "provenance": m.info.get("provenance", {}),
@@ -179,21 +337,29 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        studio.restart()
         tasks = [asyncio.create_task(b.run()) for b in studio.batchers.values()]
-        for model in studio.models.values():  # trace the graph once before the first request
-            model.generate(model.sample_z(1, 0))
+        for model in studio.models.values():  # trace the graph and find the page's Reset z before the first request
+            model.reset_z()
         yield
         for task in tasks:
             task.cancel()
         studio.executor.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(
+    app = FastAPIOffline(  # FastAPI whose /docs and /redoc use files it ships instead of a CDN (work offline)
         title="dcgan face studio",
         version="1",
         lifespan=lifespan,
         description="Turn DCGAN noise vectors z into faces. The z contract of each model is in /api/models.",
     )
     app.state.studio = studio
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = studio.document(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi
     if cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET", "POST"], allow_headers=["content-type"]
@@ -210,11 +376,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def readable_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        messages = []
-        for error in exc.errors()[:5]:
-            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-            messages.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
-        return JSONResponse({"detail": "; ".join(messages)}, status_code=422)
+        return JSONResponse({"detail": describe(exc.errors())}, status_code=422)
 
     async def faces(name: str, z: np.ndarray) -> np.ndarray:
         return await studio.batchers[name].generate(z)
@@ -227,7 +389,10 @@ def create_app(
     async def models() -> dict:
         return studio.info()
 
-    @app.post("/api/generate", responses={200: {"content": {"image/png": {}, "application/json": {}}}})
+    @app.post(
+        "/api/generate",
+        responses={200: {"content": {"image/png": {}, "application/json": {}}}, **problems(400, 404, 411, 413, 422)},
+    )
     async def generate(body: GenerateRequest):
         name, model = studio.model(body.model)
         z = studio.check_z(model, body.z)
@@ -247,14 +412,16 @@ def create_app(
             )
         return {"images": [data_url(i, body.scale, body.resample) for i in images], "z": z.tolist()}
 
-    @app.get("/api/random")
+    @app.get("/api/random", responses=problems(404, 422))
     async def random(
         seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
         truncation: Annotated[
             float | None,
             Query(gt=0, le=1, description="pull z toward the prior's centre: 1 = variety, lower = realism"),
         ] = None,
-        model: str | None = None,
+        model: Annotated[
+            str | None, marked("model", query=True, description="a loaded model (default: the first)")
+        ] = None,
     ) -> dict:
         name, generator = studio.model(model)
         seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
@@ -263,7 +430,7 @@ def create_app(
         images = await faces(name, z)
         return {"seed": seed, "truncation": psi, "model": name, "z": z[0].tolist(), "image": data_url(images[0])}
 
-    @app.post("/api/interpolate")
+    @app.post("/api/interpolate", responses=problems(400, 404, 411, 413, 422))
     async def interpolate(body: InterpolateRequest) -> dict:
         name, model = studio.model(body.model)
         a, b = studio.check_z(model, body.a, "a")[0], studio.check_z(model, body.b, "b")[0]
@@ -272,13 +439,20 @@ def create_app(
         images = await faces(name, z)
         return {"z": z.tolist(), "images": [data_url(i) for i in images]}
 
-    @app.post("/api/arithmetic")
+    @app.post("/api/arithmetic", responses=problems(400, 404, 411, 413, 422))
     async def arithmetic(body: ArithmeticRequest) -> dict:
         name, model = studio.model(body.model)
         a, b, c = (studio.check_z(model, v, k) for k, v in (("a", body.a), ("b", body.b), ("c", body.c)))
-        z = clip_z(model.z_contract, sampling.arithmetic(a, b, c))
+        z = sampling.arithmetic(a, b, c)
+        if body.fit == "clip":
+            clipped, shrink = int(outside(model.z_contract, z).sum()), 1.0
+            z = clip_z(model.z_contract, z)
+        else:
+            clipped, (z, shrink) = 0, rescale_z(model.z_contract, z)
         images = await faces(name, z[None])
-        return {"z": z.tolist(), "image": data_url(images[0])}
+        return {"z": z.tolist(), "image": data_url(images[0]), "fit": body.fit, "clipped": clipped, "shrink": shrink}
+
+    from dcgan.serving_controls import controls_router  # it builds on this module's request types
 
     app.include_router(controls_router(studio, data_url))
 

@@ -6,67 +6,72 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import BeforeValidator, Field, StrictBool, StrictFloat
 
 from dcgan.controls.runtime import MAX_AMOUNT, MAX_PARENTS, Controls
 from dcgan.errors import DcganError
+from dcgan.serving import Strict, Studio, Vector, marked, problems
 from dcgan.z import check_truncation
 
-if TYPE_CHECKING:
-    from dcgan.serving import Studio
-
-Vector = list[StrictFloat | StrictInt]
 MAX_FACES = 16
-SEED = Field(None, ge=0, le=2**32 - 1, description="seed for a reproducible answer")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def json_integer(value: Any) -> Any:
+    """JSON Schema's integer: a number with no fraction (7 or 7.0), never a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    return value
+
+
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1), BeforeValidator(json_integer)]
+Count = Annotated[int, Field(ge=1, le=MAX_FACES), BeforeValidator(json_integer)]
+SEED = Field(None, description="seed for a reproducible answer")
+MODEL = {"default": None, "description": "a loaded model (default: the first)"}
 
 
 class EditRequest(Strict):
-    model: str | None = None
-    z: Vector
-    moves: dict[str, StrictFloat | StrictInt] = Field(
-        description=f"direction name → slider steps, each in ±{MAX_AMOUNT:g}"
-    )
-    hold: list[str] | None = Field(None, description="attributes kept still; null: every attribute not moved")
+    model: str | None = marked("model", **MODEL)
+    z: Vector = marked("z")
+    moves: dict[str, StrictFloat] = marked("moves", description=f"direction → slider steps, each in ±{MAX_AMOUNT:g}")
+    hold: list[str] | None = marked("hold", default=None, description="attributes kept still; null: all not moved")
 
 
 class AttributesRequest(Strict):
-    model: str | None = None
-    z: Vector
+    model: str | None = marked("model", **MODEL)
+    z: Vector = marked("z")
 
 
 class SampleRequest(Strict):
-    model: str | None = None
-    constraints: dict[str, StrictBool | list[StrictFloat | StrictInt]] = Field(
-        description='attribute → true/false, and "Age" → [low, high] years'
+    model: str | None = marked("model", **MODEL)
+    constraints: dict[str, StrictBool | list[StrictFloat]] = marked(
+        "constraints", description='attribute → true/false, and "Age" → [low, high] years'
     )
-    n: int = Field(8, ge=1, le=MAX_FACES)
-    seed: int | None = SEED
-    truncation: float | None = Field(None, gt=0, le=1)
+    n: Count = 8
+    seed: Seed | None = SEED
+    truncation: StrictFloat | None = Field(None, gt=0, le=1)
 
 
 class ChildrenRequest(Strict):
-    model: str | None = None
-    z: Vector
-    n: int = Field(6, ge=1, le=MAX_FACES)
-    amount: float = Field(0.3, gt=0, le=1, description="share of the prior's spread each child moves")
-    lock: bool = Field(True, description="identity lock: vary everything but who the face is")
-    seed: int | None = SEED
+    model: str | None = marked("model", **MODEL)
+    z: Vector = marked("z")
+    n: Count = 6
+    amount: StrictFloat = Field(0.3, gt=0, le=1, description="share of the prior's spread each child moves")
+    lock: StrictBool = Field(True, description="identity lock: vary everything but who the face is")
+    seed: Seed | None = SEED
 
 
 class CrossRequest(Strict):
-    model: str | None = None
-    parents: list[Vector] = Field(min_length=2, max_length=MAX_PARENTS)
-    n: int = Field(6, ge=1, le=MAX_FACES)
-    weights: list[StrictFloat | StrictInt] | None = None
-    seed: int | None = SEED
+    model: str | None = marked("model", **MODEL)
+    parents: list[Vector] = marked("parents", description=f"2 to {MAX_PARENTS} parents' z")
+    n: Count = 6
+    seed: Seed | None = SEED
+
+
+NOT_FOUND = {404: {**problems(404)[404], "description": "unknown model, or a model with no named controls"}}
 
 
 def rounded(attributes: dict[str, np.ndarray], i: int) -> dict[str, float]:
@@ -98,8 +103,12 @@ def controls_router(studio: Studio, data_url: Callable[[np.ndarray], str]) -> AP
             ]
         }
 
-    @router.get("/directions")
-    async def directions(model: str | None = None) -> dict:
+    @router.get("/directions", responses=NOT_FOUND | problems(422))
+    async def directions(
+        model: Annotated[
+            str | None, marked("model", query=True, description="a loaded model (default: the first)")
+        ] = None,
+    ) -> dict:
         _, controls = controls_of(model)
         return {
             "model": studio.model(model)[0],
@@ -107,7 +116,7 @@ def controls_router(studio: Studio, data_url: Callable[[np.ndarray], str]) -> AP
             "attributes": controls.directions.attributes,
         }
 
-    @router.post("/edit")
+    @router.post("/edit", responses=NOT_FOUND | problems(400, 411, 413, 422))
     async def edit(body: EditRequest) -> dict:
         generator, controls = controls_of(body.model)
         z = studio.check_z(generator, body.z)[0]
@@ -125,13 +134,13 @@ def controls_router(studio: Studio, data_url: Callable[[np.ndarray], str]) -> AP
 
         return await run(work)
 
-    @router.post("/attributes")
+    @router.post("/attributes", responses=NOT_FOUND | problems(400, 411, 413, 422))
     async def attributes(body: AttributesRequest) -> dict:
         generator, controls = controls_of(body.model)
         z = studio.check_z(generator, body.z)
         return {"attributes": await run(lambda: rounded(controls.attributes(controls.generate(z)), 0))}
 
-    @router.post("/sample")
+    @router.post("/sample", responses=NOT_FOUND | problems(400, 411, 413, 422))
     async def sample(body: SampleRequest) -> dict:
         generator, controls = controls_of(body.model)
         psi = generator.default_truncation if body.truncation is None else check_truncation(body.truncation)
@@ -152,7 +161,7 @@ def controls_router(studio: Studio, data_url: Callable[[np.ndarray], str]) -> AP
 
         return await run(work)
 
-    @router.post("/children")
+    @router.post("/children", responses=NOT_FOUND | problems(400, 411, 413, 422))
     async def children(body: ChildrenRequest) -> dict:
         generator, controls = controls_of(body.model)
         z = studio.check_z(generator, body.z)[0]
@@ -163,13 +172,13 @@ def controls_router(studio: Studio, data_url: Callable[[np.ndarray], str]) -> AP
 
         return await run(work)
 
-    @router.post("/cross")
+    @router.post("/cross", responses=NOT_FOUND | problems(400, 411, 413, 422))
     async def cross(body: CrossRequest) -> dict:
         generator, controls = controls_of(body.model)
         parents = studio.check_z(generator, body.parents, "parents")
 
         def work() -> dict:
-            move = controls.cross(parents, body.n, body.weights, body.seed)
+            move = controls.cross(parents, body.n, None, body.seed)
             return faces(move.z, controls.generate(move.z), clipped=[round(float(v), 4) for v in move.lost])
 
         return await run(work)

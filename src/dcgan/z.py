@@ -105,17 +105,46 @@ def check_z(source: Config | ZContract, z: Any, what: str = "z", within_range: b
         raise ModelError(
             f"{what} contains NaN or infinite values (as float32): {what}[{row}][{col}] = {array[row, col]:g}"
         )
-    low, high = contract["low"], contract["high"]
-    if within_range and len(bad := np.argwhere((array < low) | (array > high))):
+    if within_range and len(bad := np.argwhere(outside(contract, array))):
         row, col = bad[0]
         raise ModelError(
             f"{what}[{row}][{col}] = {array[row, col]:g} is outside the prior's range "
-            f"[{low:g}, {high:g}] ({contract['prior']})"
+            f"[{contract['low']:g}, {contract['high']:g}] ({contract['prior']})"
         )
     return single
+
+
+def outside(source: Config | ZContract, z: np.ndarray) -> np.ndarray:
+    """Which values of z lie outside the contract's [low, high] (a boolean array of z's shape)."""
+    contract = contract_of(source)
+    z = np.asarray(z)
+    return (z < contract["low"]) | (z > contract["high"])
 
 
 def clip_z(source: Config | ZContract, z: np.ndarray) -> np.ndarray:
     """z clipped into the contract's [low, high] (e.g. a slerp that bulges past it), as float32."""
     contract = contract_of(source)
     return np.clip(np.asarray(z, dtype=np.float32), contract["low"], contract["high"])
+
+
+def rescale_z(source: Config | ZContract, z: np.ndarray) -> tuple[np.ndarray, float]:
+    """One z pulled toward the prior's centre (`truncate`) just enough that every value is in [low, high], and
+    the factor ψ ≤ 1 it was pulled by (1: z was in range). Unlike `clip_z`, it keeps z's direction from the centre."""
+    contract = contract_of(source)
+    centre, half = (contract["low"] + contract["high"]) / 2, (contract["high"] - contract["low"]) / 2
+    reach = float(np.max(np.abs(np.asarray(z, np.float64) - centre)))
+    psi = half / reach if reach > half else 1.0
+    return clip_z(contract, truncate(contract, z, psi)), psi  # clip_z: only float32 rounding can still pass the range
+
+
+def json_schema(source: Config | ZContract) -> dict[str, Any]:
+    """The JSON schema of one z of the contract: `dim` numbers in [low, high] (what `check_z` accepts)."""
+    contract = contract_of(source)
+    dim, low, high = contract["dim"], contract["low"], contract["high"]
+    return {
+        "type": "array",
+        "items": {"type": "number", "minimum": low, "maximum": high},
+        "minItems": dim,
+        "maxItems": dim,
+        "description": f"{dim} numbers in [{low:g}, {high:g}] ({contract['prior']} prior)",
+    }

@@ -141,10 +141,10 @@ class Controls:
                 if (
                     not isinstance(want, Sequence)
                     or len(want) != 2
-                    or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in want)
-                    or not 0 <= want[0] < want[1] <= 120
+                    or not all(isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 120 for v in want)
                 ):
-                    raise ModelError("Age must be a range [low, high] of years with 0 ≤ low < high ≤ 120")
+                    raise ModelError("Age must be two ages in years, [low, high], each in [0, 120]")
+                want = sorted(want)
                 checked[name] = (float(want[0]), float(want[1]))
             elif name in self.directions.attributes:
                 if not isinstance(want, bool):
