@@ -105,6 +105,9 @@ def test_tiny_training_saves_reloads_and_predicts_the_same(tmp_path) -> None:
         again.predict(faces.astype(np.float32))
     with pytest.raises(ModelError, match="not an attribute classifier"):
         load_classifier(tmp_path / "nothing")
+    (tmp_path / "clf" / "metrics.json").write_text("{")
+    with pytest.raises(ModelError, match=r"metrics\.json"):
+        load_classifier(tmp_path / "clf")
 
 
 def test_default_classifier_is_small() -> None:

@@ -178,7 +178,10 @@ def load_classifier(path: Path | str) -> AttributeClassifier:
         raise ModelError(f"{path / INFO_FILE} has format {info.get('format')!r}; this version reads format 1")
     metrics_path = path / METRICS_FILE
     if metrics_path.exists():
-        info.setdefault("metrics", {})["test"] = json.loads(metrics_path.read_text())
+        try:
+            info.setdefault("metrics", {})["test"] = json.loads(metrics_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"cannot read {metrics_path}: {exc} (re-run `dcgan classifier evaluate`)") from None
     clf = AttributeClassifier(tuple(info["attributes"]), info["architecture"], info["age_scale"], info)
     if not (path / WEIGHTS_FILE).exists():
         raise ModelError(f"{path} lacks {WEIGHTS_FILE}")
