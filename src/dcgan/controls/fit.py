@@ -5,8 +5,9 @@
    classifier finds among real faces (generated faces are read differently from photos; this corrects for it).
 3. Fit one boundary per attribute (scikit-learn logistic regression on z → calibrated call, InterFaceGAN) and a
    ridge regression of age; report held-out accuracy and R².
-4. Measure each slider step on other z: the smallest move that flips ≥ 92% of calls when every other named
-   attribute is held (the page's default edit); age's step is the move that changes the median age by 10 years.
+4. Slider steps. Per face (`refine.py`): across the boundary to log-odds ±2 (age: 10 years). Along the
+   boundary (the linear fallback): the smallest move that flips ≥ 92% of
+   calls on other z with every other named attribute held; for age, the move that adds 10 years at the median.
 5. SeFa directions from the weights; each is described by what it does to the attributes.
 6. The identity directions (`identity.py`): ridge regression from z to the face-recognition descriptor.
 7. Copy the classifier into the bundle and write `directions.json` + `directions.npz` (atomic).
@@ -37,6 +38,7 @@ AGE_STEP_YEARS = 10.0
 SEFA_SLIDERS = 10
 IDENTITY_ENERGY = 0.8
 BATCH = 500
+ACROSS = 2.0  # a refined step takes a face across the boundary to log-odds ±2 (p ≈ 0.88), see refine.py
 SHARE_FLOOR = 0.01  # the least positive (and negative) share a calibrated attribute keeps
 
 
@@ -185,8 +187,14 @@ def fit_controls(
     )
     controls = Controls(directions, classifier, contract, model.generate)
     for spec in attributes:
+        name = spec["name"]
         info["controls"].append(
-            {**{k: spec[k] for k in ("name", "kind", "how")}, "label": spec["name"].replace("_", " "), "step": 1.0}
+            {
+                **{k: spec[k] for k in ("name", "kind", "how")},
+                "label": name.replace("_", " "),
+                "step": 1.0,
+                "logit_step": 1.0 if name == AGE else ACROSS,
+            }
         )
 
     log(f"measuring slider steps on {calibration_samples} other faces")
@@ -203,9 +211,11 @@ def fit_controls(
         goal = 1.0 if control["name"] == AGE else FLIP_TARGET
         control["step"] = round(search_step(measure, goal), 4)
         control["description"] = (
-            f"one step: about +{AGE_STEP_YEARS:g} years"
+            f"one step: {AGE_STEP_YEARS:g} years older (solved per face; along the line: "
+            f"{age_change(controls, probe, before):+.1f} years for a step of {control['step']:.2f})"
             if control["name"] == AGE
-            else f"one step flips the classifier's call on {measure(control['step']):.0%} of faces"
+            else f"one step: across the boundary to log-odds ±{ACROSS:g}, solved per face (along the boundary's"
+            f" normal, a step of {control['step']:.2f} flips {measure(control['step']):.0%} of calls)"
         )
         control["step"] = round(control["step"], 4)
         log(f"  {control['name']}: step {control['step']:.3f} ({control['description']})")

@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from dcgan.controls.classifier import load_classifier
 from dcgan.controls.directions import Directions
 from dcgan.controls.linear import Move, move_in_box, reflect
+from dcgan.controls.refine import Refiner
 from dcgan.errors import ModelError
 from dcgan.z import ZContract, check_z, clip_z, sample_z
 
@@ -70,20 +71,39 @@ class Controls:
         classifier: Classifier,
         contract: ZContract,
         generate: Callable[[np.ndarray], np.ndarray],
+        refiner: Refiner | None = None,
     ) -> None:
         self.directions = directions
         self.classifier = classifier
         self.contract = contract
         self.generate = generate
+        self.refiner = refiner
         self.low, self.high = float(contract["low"]), float(contract["high"])
         self.centre = (self.low + self.high) / 2 if contract["prior"] == "uniform" else 0.0
 
     @classmethod
     def load(
-        cls, model_dir: Path, weights: Path, contract: ZContract, generate: Callable[[np.ndarray], np.ndarray]
+        cls,
+        model_dir: Path,
+        weights: Path,
+        contract: ZContract,
+        generate: Callable[[np.ndarray], np.ndarray],
+        generator: Any = None,
     ) -> Controls:
+        """The controls in a bundle; with the generator's Keras model, named edits are refined (see `refine.py`)."""
         directions = Directions.load(model_dir, weights)
-        return cls(directions, load_classifier(Path(model_dir) / CLASSIFIER_DIR), contract, generate)
+        classifier = load_classifier(Path(model_dir) / CLASSIFIER_DIR)
+        refiner = None
+        if generator is not None:
+            offsets = logit([directions.info["calibration"][a]["threshold"] for a in classifier.attributes])
+            refiner = Refiner(
+                generator,
+                classifier.network,
+                offsets,
+                classifier.age_scale,
+                *map(float, (contract["low"], contract["high"])),
+            )
+        return cls(directions, classifier, contract, generate, refiner)
 
     def checked(self, z: np.ndarray) -> np.ndarray:
         """z as N×dim, inside the box (a normal prior's rare draws past ±3σ are clipped to it before a move)."""
@@ -105,33 +125,56 @@ class Controls:
         return ok
 
     # --- editing -------------------------------------------------------------------------------------------------
-    def edit(self, z: np.ndarray, moves: Mapping[str, float], hold: Sequence[str] | None = None) -> Move:
+    def edit(
+        self, z: np.ndarray, moves: Mapping[str, float], hold: Sequence[str] | None = None, refine: bool = True
+    ) -> Move:
         """z (one or a batch) moved by `moves` ({name: slider steps}); `hold` lists the attributes kept still
-        (None: every named attribute not moved; []: none). Stays inside the box (see `linear.move_in_box`)."""
+        (None: every named attribute not moved; []: none). Discovered (SeFa) directions move along their line;
+        named attributes are solved per face (`refine.py`) when the bundle's generator is at hand and `refine`,
+        else along their boundary's normal (`linear.move_in_box`). z stays inside the box either way."""
         single = np.ndim(z) == 1
         z = self.checked(z)
-        rows, targets = [], []
-        for name, amount in moves.items():
-            amount = float(amount)
-            if not math.isfinite(amount) or abs(amount) > MAX_AMOUNT:
-                raise ModelError(f"the amount for {name!r} must be a number in [-{MAX_AMOUNT:g}, {MAX_AMOUNT:g}]")
-            rows.append(self.directions.vector(name))
-            targets.append(amount * self.directions.control(name)["step"])
         attributes = self.directions.attributes
-        if hold is None:
-            hold = [a for a in attributes if a not in moves]
+        for name, amount in moves.items():
+            self.directions.control(name)
+            if not math.isfinite(float(amount)) or abs(float(amount)) > MAX_AMOUNT:
+                raise ModelError(f"the amount for {name!r} must be a number in [-{MAX_AMOUNT:g}, {MAX_AMOUNT:g}]")
+        hold = [a for a in attributes if a not in moves] if hold is None else list(hold)
         for name in hold:
             if name not in attributes:
                 raise ModelError(f"can hold only named attributes ({', '.join(attributes)}), not {name!r}")
+        named = {k: float(v) for k, v in moves.items() if k in attributes and v != 0}
+        if named and refine and self.refiner is not None:
+            line = {k: v for k, v in moves.items() if k not in named}
+            move = self.refined(self.linear(z, line, []).z if line else z, named, hold)
+        else:
+            move = self.linear(z, moves, hold)
+        return Move(move.z[0], move.lost[:1], move.saturated[:1]) if single else move
+
+    def linear(self, z: np.ndarray, moves: Mapping[str, float], hold: Sequence[str]) -> Move:
+        rows = [self.directions.vector(name) for name in moves]
+        targets = [float(amount) * self.directions.control(name)["step"] for name, amount in moves.items()]
+        for name in hold:
             if name not in moves:
                 rows.append(self.directions.vector(name))
                 targets.append(0.0)
-        batch = z
         if not rows:
-            move = Move(batch.copy(), np.zeros(len(batch), np.float32), np.zeros(len(batch), int))
-        else:
-            move = move_in_box(batch, np.stack(rows), np.tile(targets, (len(batch), 1)), self.low, self.high)
-        return Move(move.z[0], move.lost[:1], move.saturated[:1]) if single else move
+            return Move(z.copy(), np.zeros(len(z), np.float32), np.zeros(len(z), int))
+        return move_in_box(z, np.stack(rows), np.tile(targets, (len(z), 1)), self.low, self.high)
+
+    def refined(self, z: np.ndarray, moves: Mapping[str, float], hold: Sequence[str]) -> Move:
+        order = [*self.classifier.attributes, AGE]
+        amounts, held = np.zeros((len(z), len(order)), np.float32), np.zeros((len(z), len(order)), np.float32)
+        for name, amount in moves.items():
+            amounts[:, order.index(name)] = amount
+        for name in hold:
+            if name not in moves:
+                held[:, order.index(name)] = 1
+        steps = np.array([self.directions.control(name)["logit_step"] for name in order], np.float32)
+        relative = np.array([name == AGE for name in order], np.float32)
+        solved, lost = self.refiner.solve(z, amounts, steps, relative, held)
+        saturated = ((solved <= self.low) | (solved >= self.high)) & ~((z <= self.low) | (z >= self.high))
+        return Move(solved, lost, saturated.sum(axis=1))
 
     # --- "make me a face that is …" -------------------------------------------------------------------------------
     def check_constraints(self, constraints: Mapping[str, object]) -> dict[str, object]:

@@ -1,0 +1,91 @@
+"""Edits that follow the face, not a global line: z optimized so the classifier's calls move as asked.
+
+Linear boundaries in z (InterFaceGAN) are the right tool when a generator's latent space is disentangled. This
+DCGAN's is not: along the fitted Smiling boundary, one step that flips the smile also changes the person for most
+faces (`benchmarks/directions.py` prints both). So a named edit is solved per face instead, in the spirit of
+latent optimization with a classifier (e.g. GANalyze, Goetschalckx et al. 2019; StyleCLIP's optimization, Patashnik
+et al. 2021): Adam on z for `STEPS` steps, projected into the prior's box, minimizing
+
+    Σ_moved max(0, ±(ℓ_a* − ℓ_a(z)))²
+        + HOLD_WEIGHT · Σ_held (ℓ_h(z) − ℓ_h(z₀))²  +  PIXEL_WEIGHT · mean((G(z) − G(z₀))²)
+
+where ℓ are the classifier's calibrated log-odds and age is in tens of years. k steps up ask for ℓ_a ≥ ℓ_a*, with
+ℓ_a* = max(ℓ_a(z₀), 0) + k·step (k steps down: ℓ_a ≤ min(ℓ_a(z₀), 0) − |k|·step): one step takes a face across
+the boundary to log-odds ±step (p ≈ 0.88 for step 2) if it is on the other side, and further along if it is
+already there. Age moves from the face's own age, `AGE_UNIT` years a step. The pixel term keeps everything the
+request did not name, identity first; the hinge stops the pull once the goal is met.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+STEPS = 30
+LEARNING_RATE = 0.05
+HOLD_WEIGHT = 0.2
+PIXEL_WEIGHT = 120.0
+AGE_UNIT = 10.0  # years per age "logit"
+
+
+class Refiner:
+    """Solves named edits for a generator and a classifier (both Keras models) with calibrated offsets."""
+
+    def __init__(self, generator, classifier, offsets: np.ndarray, age_scale: dict, low: float, high: float) -> None:
+        self.generator, self.classifier = generator, classifier
+        self.offsets = tf.constant(offsets, tf.float32)
+        self.age_mean, self.age_std = float(age_scale["mean"]), float(age_scale["std"])
+        self.low, self.high = low, high
+        self._solve = tf.function(self._solve_graph, reduce_retracing=True)
+
+    def scores(self, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """(calibrated logits with age in tens of years as the last column, images in [0, 255])."""
+        images = (tf.cast(self.generator(z, training=False), tf.float32) + 1.0) * 127.5
+        side = self.classifier.input_shape[1]
+        seen = images if images.shape[1] == side else tf.image.resize(images, (side, side), antialias=True)
+        out = self.classifier(seen, training=False)
+        age = (out["age"] * self.age_std + self.age_mean) / AGE_UNIT
+        return tf.concat([out["attributes"] - self.offsets, age], axis=1), images
+
+    def _solve_graph(
+        self, z0: tf.Tensor, amounts: tf.Tensor, steps: tf.Tensor, relative: tf.Tensor, held: tf.Tensor
+    ) -> tuple:
+        start, images0 = self.scores(z0)
+        moved = tf.cast(amounts != 0, tf.float32)
+        sign = tf.sign(amounts)
+        across = tf.where(amounts > 0, tf.maximum(start, 0.0), tf.minimum(start, 0.0))
+        target = tf.where(relative > 0, start, across) + amounts * steps
+        z = z0
+        m = tf.zeros_like(z0)
+        v = tf.zeros_like(z0)
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+        for t in tf.range(1, STEPS + 1):
+            with tf.GradientTape() as tape:
+                tape.watch(z)
+                scores, images = self.scores(z)
+                loss = tf.reduce_sum(moved * tf.nn.relu(sign * (target - scores)) ** 2, axis=1)
+                loss += HOLD_WEIGHT * tf.reduce_sum(held * (scores - start) ** 2, axis=1)
+                loss += PIXEL_WEIGHT * tf.reduce_mean(((images - images0) / 127.5) ** 2, axis=[1, 2, 3])
+                total = tf.reduce_sum(loss)
+            grad = tape.gradient(total, z)
+            m = beta1 * m + (1 - beta1) * grad
+            v = beta2 * v + (1 - beta2) * grad**2
+            step = tf.cast(t, tf.float32)
+            update = LEARNING_RATE * (m / (1 - beta1**step)) / (tf.sqrt(v / (1 - beta2**step)) + eps)
+            z = tf.clip_by_value(z - update, self.low, self.high)
+        final, _ = self.scores(z)
+        asked = tf.norm(moved * (target - start), axis=1)
+        missed = tf.norm(moved * tf.nn.relu(sign * (target - final)), axis=1)
+        return z, asked, missed
+
+    def solve(
+        self, z0: np.ndarray, amounts: np.ndarray, steps: np.ndarray, relative: np.ndarray, held: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """z (N×dim) for `amounts` (N×scores, slider steps; 0: not moved) of `steps` (scores) each, `relative`
+        (scores: 1 where a move starts from the face's own score, as age does), `held` (N×scores mask); and the
+        share of each face's asked change that was not reached."""
+        z, asked, missed = (
+            t.numpy() for t in self._solve(*(tf.constant(a, tf.float32) for a in (z0, amounts, steps, relative, held)))
+        )
+        lost = np.divide(missed, asked, out=np.zeros_like(asked), where=asked > 0)
+        return z.astype(np.float32), np.minimum(lost, 1.0).astype(np.float32)
