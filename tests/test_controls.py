@@ -163,3 +163,30 @@ def test_cross_takes_each_direction_from_one_parent(controls):
         controls.cross(parents[:1], 2)
     with pytest.raises(ModelError, match="weights"):
         controls.cross(parents, 2, weights=[0, 0, 0])
+
+
+def test_refiner_crosses_the_boundary_and_holds_the_rest():
+    import keras
+
+    from dcgan.controls.refine import Refiner
+
+    keras.utils.set_random_seed(0)
+    z_in = keras.Input((DIM,))
+    generator = keras.Model(z_in, keras.layers.Reshape((8, 8, 3))(keras.layers.Dense(192, activation="tanh")(z_in)))
+    image = keras.Input((8, 8, 3))
+    flat = keras.layers.Flatten()(keras.layers.Rescaling(1 / 127.5, offset=-1)(image))
+    classifier = keras.Model(image, {"attributes": keras.layers.Dense(2)(flat), "age": keras.layers.Dense(1)(flat)})
+    refiner = Refiner(generator, classifier, np.zeros(2), {"mean": 33.0, "std": 20.0}, -1.0, 1.0)
+    z = np.random.default_rng(0).uniform(-0.5, 0.5, (16, DIM)).astype(np.float32)
+    start = refiner.scores(z)[0].numpy()
+    amounts = np.zeros((16, 3), np.float32)
+    amounts[:, 0] = np.where(start[:, 0] > 0, -1, 1)  # one step toward the other side
+    held = np.zeros_like(amounts)
+    held[:, 1:] = 1
+    solved, lost = refiner.solve(z, amounts, np.array([2, 2, 1], np.float32), np.array([0, 0, 1], np.float32), held)
+    final = refiner.scores(solved)[0].numpy()
+    assert np.mean(np.sign(final[:, 0]) != np.sign(start[:, 0])) >= 0.9
+    free, _ = refiner.solve(z, amounts, np.array([2, 2, 1], np.float32), np.zeros(3, np.float32), 0 * held)
+    drift = np.abs(refiner.scores(free)[0].numpy()[:, 1] - start[:, 1])
+    assert np.mean(np.abs(final[:, 1] - start[:, 1])) < np.mean(drift)  # holding keeps the other attribute closer
+    assert np.abs(solved).max() <= 1 and np.all((lost >= 0) & (lost <= 1))
