@@ -18,7 +18,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 # Per benchmark: the arguments of a run of seconds ({model}: a tiny bundle, {run}: its run, {cache}: its data,
-# {faces}: a 64×64 cache, {out}: an empty folder), and a piece of the report it must print.
+# {faces}: a 64×64 cache, {out}: an empty folder, {controls_model}: the tiny bundle with named controls), and a
+# piece of the report it must print.
 QUICK = {
     "serve_load.py": (["--quick", "--model", "{model}"], ", 0 errors"),
     "train_throughput.py": (["--quick"], "fp32: "),
@@ -26,6 +27,7 @@ QUICK = {
         ["{run}", "--train", "{cache}", "--heldout", "{cache}", "--steps", "4", "--n", "8"],
         "8 images of each kind",
     ),
+    "directions.py": (["--quick", "--model", "{controls_model}"], "identity lock off"),
     "reference_dcgan.py": (
         ["--data", "{faces}", "--out", "{out}", "--images", "32", "--batch-size", "8", "--samples", "10"],
         "wrote 10 faces",
@@ -38,7 +40,7 @@ def test_every_benchmark_has_a_quick_run() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(QUICK))
-def test_benchmark_imports_and_runs(name, tiny_model, tiny_cache, tmp_path) -> None:
+def test_benchmark_imports_and_runs(name, tiny_model, tiny_cache, tmp_path, request) -> None:
     spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), BENCHMARKS / name)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # its imports resolve with the install the README gives
@@ -50,6 +52,8 @@ def test_benchmark_imports_and_runs(name, tiny_model, tiny_cache, tmp_path) -> N
         faces.mkdir()
         np.save(faces / "images.npy", blob_images(16, 64))
     fields = {"model": tiny_model, "run": run_dir, "cache": tiny_cache, "faces": faces, "out": tmp_path / "out"}
+    if "{controls_model}" in template:
+        fields["controls_model"] = request.getfixturevalue("controls_model")
     args = [a.format(**fields) for a in template]
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / name), *args],
