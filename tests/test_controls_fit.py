@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from dcgan.bundle import load_generator
 from dcgan.cli import main
+from dcgan.controls.classifier import ATTRIBUTES
 from dcgan.controls.directions import Directions
 from dcgan.errors import ModelError
 from dcgan.serving import create_app
@@ -19,18 +20,7 @@ from dcgan.serving import create_app
 def test_fit_writes_every_control_into_the_bundle(controls_model, capsys):
     info = json.loads((controls_model / "directions.json").read_text())
     names = [c["name"] for c in info["controls"]]
-    assert names[:10] == [
-        "Smiling",
-        "Male",
-        "Young",
-        "Eyeglasses",
-        "Blond_Hair",
-        "Black_Hair",
-        "Bald",
-        "Beard",
-        "Mouth_Slightly_Open",
-        "Age",
-    ]
+    assert names[:10] == [*ATTRIBUTES, "Age"]
     assert sum(c["kind"] == "sefa" for c in info["controls"]) == 10
     assert all(c["step"] > 0 and c["how"] for c in info["controls"])
     assert (controls_model / "classifier" / "classifier.json").exists()

@@ -6,6 +6,8 @@ import io
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
@@ -32,34 +34,49 @@ def missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def server(tiny_model, tmp_path_factory):
+BROWSER_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def served_for_browser(model: Path, log: Path) -> Iterator[str]:
+    """`dcgan serve` of `model` for browser tests; skipped (a failure in CI) without a browser or a built page."""
     reason = missing()
     if reason:
         if REQUIRED:
             pytest.fail(reason)
         pytest.skip(reason)
-    with running_server(tiny_model, tmp_path_factory.mktemp("e2e") / "serve.log") as url:
+    with running_server(model, log) as url:
+        yield url
+
+
+@contextmanager
+def chromium_browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model, tmp_path_factory):
+    with served_for_browser(tiny_model, tmp_path_factory.mktemp("e2e") / "serve.log") as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    flags = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+    with chromium_browser() as instance:
         yield instance
-        instance.close()
 
 
 def face_src(page) -> str:

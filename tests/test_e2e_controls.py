@@ -7,39 +7,19 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import running_server
-from test_e2e import CHROMIUM, REQUIRED, cell_values, missing, wait_for_new_face
-
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from test_e2e import cell_values, chromium_browser, served_for_browser, wait_for_new_face
 
 
 @pytest.fixture(scope="module")
 def controls_server(controls_model, tmp_path_factory):
-    reason = missing()
-    if reason:
-        if REQUIRED:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with running_server(controls_model, tmp_path_factory.mktemp("e2e-controls") / "serve.log") as url:
+    with served_for_browser(controls_model, tmp_path_factory.mktemp("e2e-controls") / "serve.log") as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def chromium(controls_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium_browser() as instance:
         yield instance
-        instance.close()
 
 
 @pytest.fixture
