@@ -1,7 +1,10 @@
 """What the named controls do, measured on fresh faces (the numbers issue #22 asks for).
 
-    python benchmarks/directions.py [--model DIR] [--faces 1000] [--lineages 50] [--generations 20] [--linear] [--quick]
+    python benchmarks/directions.py [--model DIR] [--real DIR] [--faces 1000] [--lineages 50] [--generations 20]
+                                    [--linear] [--quick]      (a section with a count of 0 is skipped)
 
+0. Calibration: on `--calibration-faces` fresh generated faces, the share the classifier calls positive before and
+   after the calibration `dcgan controls fit` stored, next to its share among real faces (`--real`, if given).
 1. Every named direction, on `--faces` prior z the fit never saw: one slider step toward the other side of the
    attribute (others held, the page's default). Reported: the share whose classifier call flips (goal ≥ 90%),
    the mean |change| of the other named attributes' probabilities (goal ≤ 0.10), and the share still the same
@@ -35,6 +38,23 @@ CONSTRAINTS = (
     {"Blond_Hair": True, "Young": True, "Mouth_Slightly_Open": True},
     {"Male": True, "Bald": True},
 )
+
+
+def calibration_table(model, n: int, real: Path | None) -> None:
+    from dcgan.controls.runtime import calibrate
+    from dcgan.data import Cache
+
+    controls = model.controls
+    raw = controls.classifier.predict(model.generate(model.sample_z(n, [11, 12], 1.0)))
+    fixed = calibrate(raw, controls.directions.info["calibration"])
+    real_calls = controls.classifier.predict(np.asarray(Cache.open(real).images[:5000])) if real else None
+    print(f"\n0. calibration on {n} fresh generated faces: share called positive")
+    print(f"{'attribute':<22} {'raw':>7} {'calibrated':>11} {'real':>7}")
+    for name in controls.directions.attributes:
+        if name == "Age":
+            continue
+        real_share = f"{np.mean(real_calls[name] > 0.5):>7.1%}" if real_calls else ""
+        print(f"{name:<22} {np.mean(raw[name] > 0.5):>7.1%} {np.mean(fixed[name] > 0.5):>11.1%} {real_share}")
 
 
 def step_table(model, identity: FaceIdentity, n: int, seed: int, linear: bool) -> None:
@@ -99,6 +119,8 @@ def breeding_table(model, identity: FaceIdentity, lineages: int, generations: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--calibration-faces", type=int, default=2000)
+    parser.add_argument("--real", type=Path, default=None, help="a prepared cache of real faces, for section 0")
     parser.add_argument("--faces", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--lineages", type=int, default=50)
@@ -108,13 +130,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.faces, args.repeats, args.lineages, args.generations = 16, 1, 4, 2
+        args.calibration_faces, args.faces, args.repeats, args.lineages, args.generations = 16, 16, 1, 4, 2
     model = load_generator(args.model or resources.default_model())
     identity = FaceIdentity()
     print(f"model {model.model_dir}; directions fitted {model.controls.directions.info['fit']['date']}")
-    step_table(model, identity, args.faces, args.seed, args.linear)
-    constrained_table(model, args.repeats, args.seed)
-    breeding_table(model, identity, args.lineages, args.generations, args.seed)
+    if args.calibration_faces:
+        calibration_table(model, args.calibration_faces, args.real)
+    if args.faces:
+        step_table(model, identity, args.faces, args.seed, args.linear)
+    if args.repeats:
+        constrained_table(model, args.repeats, args.seed)
+    if args.lineages:
+        breeding_table(model, identity, args.lineages, args.generations, args.seed)
 
 
 if __name__ == "__main__":
