@@ -28,6 +28,10 @@ CLASSIFIER_DIR = "classifier"
 AGE = "Age"
 MAX_AMOUNT = 10.0
 MAX_PARENTS = 8
+# the identity lock: what a locked child may change, what it keeps, and the share of the free draw it takes
+VARIED = ("Smiling", "Mouth_Slightly_Open", "Eyeglasses", "Blond_Hair", "Black_Hair")
+KEPT = ("Male", "Young", AGE, "Bald", "Beard")
+LOCKED_NOISE = 0.3
 
 
 class Classifier(Protocol):
@@ -252,20 +256,36 @@ class Controls:
 
     # --- breeding ------------------------------------------------------------------------------------------------
     def children(self, z: np.ndarray, n: int, amount: float, lock: bool, seed: int | None = None) -> np.ndarray:
-        """n variations of one z: z + amount·(a prior draw − its centre), folded back into the box. With the
-        identity lock the change avoids the identity directions (`Directions.identity`) at the same size."""
+        """n variations of one z: z + amount·(a prior draw − its centre), folded back into the box.
+
+        With the identity lock a child changes what does not make the person: a smaller draw (`LOCKED_NOISE` of
+        the size) with the identity directions (`Directions.identity`) taken out, then one attribute of
+        `VARIED` (expression, glasses, hair colour) moved by up to ±2·amount steps, solved per face with the
+        attributes that go with who someone is (`KEPT`) held and the picture anchored (`refine.py`). Without the
+        per-face solve (no generator at hand) the lock is the projected draw alone, at full size."""
         if np.ndim(z) != 1:
             raise ModelError("children takes one z")
         z = self.checked(z)[0]
         if not 0 < amount <= 1:
             raise ModelError("amount must be in (0, 1]")
-        noise = amount * (sample_z(self.contract, n, seed) - self.centre)
-        if lock:
-            basis = self.directions.identity
-            size = np.linalg.norm(noise, axis=1, keepdims=True)
-            noise = noise - (noise @ basis.T) @ basis
-            noise *= size / np.maximum(np.linalg.norm(noise, axis=1, keepdims=True), 1e-12)
-        return reflect(z[None, :] + noise, self.low, self.high)
+        rng = np.random.default_rng(seed)
+        noise = amount * (sample_z(self.contract, n, rng.integers(2**63)) - self.centre)
+        if not lock:
+            return reflect(z[None, :] + noise, self.low, self.high)
+        basis = self.directions.identity
+        size = np.linalg.norm(noise, axis=1, keepdims=True)
+        noise = noise - (noise @ basis.T) @ basis
+        noise *= size / np.maximum(np.linalg.norm(noise, axis=1, keepdims=True), 1e-12)
+        if self.refiner is None:
+            return reflect(z[None, :] + noise, self.low, self.high)
+        start = reflect(z[None, :] + LOCKED_NOISE * noise, self.low, self.high)
+        order = [*self.classifier.attributes, AGE]
+        varied = [name for name in VARIED if name in order]
+        amounts, held = np.zeros((n, len(order)), np.float32), np.zeros((n, len(order)), np.float32)
+        amounts[np.arange(n), [order.index(name) for name in rng.choice(varied, n)]] = amount * rng.uniform(-2, 2, n)
+        held[:, [order.index(name) for name in KEPT if name in order]] = 1
+        steps = np.array([self.directions.control(name)["logit_step"] for name in order], np.float32)
+        return self.refiner.solve(start, amounts, steps, np.array([x == AGE for x in order], np.float32), held)[0]
 
     def cross(
         self, parents: np.ndarray, n: int, weights: Sequence[float] | None = None, seed: int | None = None
