@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Direction } from './types'
-import { SliderSession, attributeBars, clippedNote, sliderDirections } from './controls'
+import { SliderSession, attributeBars, clippedNote, displayName, sliderDirections } from './controls'
 
 const direction = (name: string, kind: Direction['kind']): Direction => ({
   name,
@@ -66,12 +66,18 @@ describe('showing an edit', () => {
     expect(clippedNote(0.001)).toBe("<1% of the move was lost at the edge of z's range")
   })
 
+  it('names as people read them', () => {
+    expect(displayName('Mouth_Slightly_Open')).toBe('Mouth Slightly Open')
+    expect(displayName('Age')).toBe('Age')
+  })
+
   it('binary attributes as bars, age in words', () => {
     const shown = attributeBars({ Smiling: 0.934, Male: 1.2, Age: 31.4 }, ['Smiling', 'Male', 'Bald', 'Age'])
     expect(shown.bars).toEqual([
-      { name: 'Smiling', value: 0.934, percent: 93 },
-      { name: 'Male', value: 1, percent: 100 },
+      { name: 'Smiling', label: 'Smiling', value: 0.934, percent: 93 },
+      { name: 'Male', label: 'Male', value: 1, percent: 100 },
     ])
+    expect(attributeBars({ Blond_Hair: 0.5 }, ['Blond_Hair']).bars[0].label).toBe('Blond Hair')
     expect(shown.age).toBe('looks about 31 years old')
     expect(attributeBars({}, ['Age']).age).toBe('')
   })

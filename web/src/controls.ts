@@ -70,8 +70,14 @@ export function clippedNote(clipped: number): string {
   return `${percent}% of the move was lost at the edge of z's range`
 }
 
+/** An attribute's name as people read it: "Blond_Hair" → "Blond Hair". */
+export function displayName(name: string): string {
+  return name.replace(/_/g, ' ')
+}
+
 export interface AttributeBar {
   name: string
+  label: string
   /** Probability in [0, 1]. */
   value: number
   percent: number
@@ -83,7 +89,7 @@ export function attributeBars(attributes: Attributes, names: readonly string[]):
     .filter((name) => name !== AGE && Number.isFinite(attributes[name]))
     .map((name) => {
       const value = Math.min(1, Math.max(0, attributes[name]))
-      return { name, value, percent: Math.round(value * 100) }
+      return { name, label: displayName(name), value, percent: Math.round(value * 100) }
     })
   const age = attributes[AGE]
   return { bars, age: Number.isFinite(age) ? `looks about ${Math.round(age)} years old` : '' }
