@@ -24,7 +24,7 @@ def test_fit_writes_every_control_into_the_bundle(controls_model, capsys):
     assert sum(c["kind"] == "sefa" for c in info["controls"]) == 10
     assert all(c["step"] > 0 and c["how"] for c in info["controls"])
     assert (controls_model / "classifier" / "classifier.json").exists()
-    directions = Directions.load(controls_model, controls_model / "generator.npz")
+    directions = Directions.load(controls_model)
     np.testing.assert_allclose(directions.sefa @ directions.sefa.T, np.eye(16), atol=1e-4)  # an orthonormal basis
     np.testing.assert_allclose(np.linalg.norm(directions.normals, axis=1), 1, atol=1e-5)
     main(["controls", "list", str(controls_model)])

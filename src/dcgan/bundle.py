@@ -263,9 +263,7 @@ class FaceGenerator:
         """The bundle's named controls; a ModelError when it has none."""
         from dcgan.controls.runtime import Controls
 
-        return Controls.load(
-            self.model_dir, self.model_dir / WEIGHTS_FILE, self.z_contract, self.generate, self.generator
-        )
+        return Controls.load(self.model_dir, self.z_contract, self.generate, self.generator)
 
     def directions(self) -> list[dict]:
         """Every slider: {"name", "kind" ("attribute" or "sefa"), "label", "how", "step", "description"}."""

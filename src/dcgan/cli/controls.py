@@ -20,7 +20,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
 def cmd_list(args: argparse.Namespace) -> None:
     from dcgan.controls.directions import Directions
 
-    directions = Directions.load(args.model, args.model / "generator.npz")
+    directions = Directions.load(args.model)
     print(f"{'name':<20} {'kind':<10} {'step':>6}  label / how")
     for c in directions.controls():
         print(f"{c['name']:<20} {c['kind']:<10} {c['step']:>6.3f}  {c['label']}\n{'':<39}{c['how']}")
@@ -29,7 +29,7 @@ def cmd_list(args: argparse.Namespace) -> None:
 def cmd_name(args: argparse.Namespace) -> None:
     from dcgan.controls.directions import Directions
 
-    directions = Directions.load(args.model, args.model / "generator.npz")
+    directions = Directions.load(args.model)
     control = directions.control(args.name)
     if not args.label.strip():
         raise ConfigError("the label must not be empty")

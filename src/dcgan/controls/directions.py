@@ -87,8 +87,10 @@ class Directions:
         write_json_atomic(Path(model_dir) / JSON_FILE, self.info)
 
     @classmethod
-    def load(cls, model_dir: Path, weights: Path) -> Directions:
+    def load(cls, model_dir: Path) -> Directions:
         """The directions of a bundle; a ModelError if there are none or they were fitted to other weights."""
+        from dcgan.bundle import WEIGHTS_FILE
+
         model_dir = Path(model_dir)
         try:
             info = json.loads((model_dir / JSON_FILE).read_text())
@@ -100,7 +102,7 @@ class Directions:
             ) from None
         if info.get("format") != FORMAT:
             raise ModelError(f"{model_dir / JSON_FILE}: unknown format {info.get('format')!r}")
-        if info.get("generator_sha256") != weights_digest(weights):
+        if info.get("generator_sha256") != weights_digest(model_dir / WEIGHTS_FILE):
             raise ModelError(
                 f"{model_dir}'s directions were fitted to other generator weights; "
                 f"fit them again with `dcgan controls fit {model_dir}`"

@@ -89,13 +89,12 @@ class Controls:
     def load(
         cls,
         model_dir: Path,
-        weights: Path,
         contract: ZContract,
         generate: Callable[[np.ndarray], np.ndarray],
         generator: Any = None,
     ) -> Controls:
         """The controls in a bundle; with the generator's Keras model, named edits are refined (see `refine.py`)."""
-        directions = Directions.load(model_dir, weights)
+        directions = Directions.load(model_dir)
         classifier = load_classifier(Path(model_dir) / CLASSIFIER_DIR)
         refiner = None
         if generator is not None:
