@@ -56,8 +56,13 @@ def move_in_box(z: np.ndarray, normals: np.ndarray, targets: np.ndarray, low: fl
     requested = np.linalg.norm(targets, axis=1)
     missed = np.linalg.norm(targets - achieved, axis=1)
     lost = np.divide(missed, requested, out=np.zeros_like(missed), where=requested > 0)
-    saturated = ((moved <= low) | (moved >= high)) & ~((z <= low) | (z >= high))
-    return Move(moved.astype(np.float32), np.minimum(lost, 1.0).astype(np.float32), saturated.sum(axis=1))
+    saturated = newly_saturated(z, moved, low, high)
+    return Move(moved.astype(np.float32), np.minimum(lost, 1.0).astype(np.float32), saturated)
+
+
+def newly_saturated(before: np.ndarray, after: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Per row, the coordinates a move left at a bound of the box that were not there before it."""
+    return (((after <= low) | (after >= high)) & ~((before <= low) | (before >= high))).sum(axis=1)
 
 
 def reflect(z: np.ndarray, low: float, high: float) -> np.ndarray:

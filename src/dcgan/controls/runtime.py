@@ -2,8 +2,9 @@
 
 `Controls` joins a generator's `Directions` (see `directions.py`), its z contract and the bundled attribute
 classifier; `FaceGenerator.controls` builds it on first use and the Python API, the HTTP API and the page all go
-through it. Amounts are in slider steps: one step along an attribute is the distance that flips the classifier's
-call on ≥ 90% of faces (measured by `dcgan controls fit`).
+through it. Amounts are in slider steps: one step of a named attribute takes a face across its boundary (solved per
+face, `refine.py`; along the boundary's normal, the fitted distance that flips ≥ 92% of calls), one step of a
+discovered direction a fixed distance along it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from dcgan.controls.classifier import load_classifier
 from dcgan.controls.directions import Directions
-from dcgan.controls.linear import Move, move_in_box, reflect
+from dcgan.controls.linear import Move, move_in_box, newly_saturated, reflect
 from dcgan.controls.refine import Refiner
 from dcgan.errors import ModelError
 from dcgan.z import ZContract, check_z, clip_z, sample_z
@@ -166,18 +167,24 @@ class Controls:
         return move_in_box(z, np.stack(rows), np.tile(targets, (len(z), 1)), self.low, self.high)
 
     def refined(self, z: np.ndarray, moves: Mapping[str, float], hold: Sequence[str]) -> Move:
-        order = [*self.classifier.attributes, AGE]
+        order = self.scores()
         amounts, held = np.zeros((len(z), len(order)), np.float32), np.zeros((len(z), len(order)), np.float32)
         for name, amount in moves.items():
             amounts[:, order.index(name)] = amount
-        for name in hold:
-            if name not in moves:
-                held[:, order.index(name)] = 1
+        held[:, [order.index(name) for name in hold if name not in moves]] = 1
+        solved, lost = self.solve(z, amounts, held)
+        return Move(solved, lost, newly_saturated(z, solved, self.low, self.high))
+
+    def scores(self) -> list[str]:
+        """The refiner's scores in order: the classifier's attributes, then age."""
+        return [*self.classifier.attributes, AGE]
+
+    def solve(self, z: np.ndarray, amounts: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`Refiner.solve` with this bundle's slider steps (N×scores `amounts` in steps, `held` a mask)."""
+        order = self.scores()
         steps = np.array([self.directions.control(name)["logit_step"] for name in order], np.float32)
         relative = np.array([name == AGE for name in order], np.float32)
-        solved, lost = self.refiner.solve(z, amounts, steps, relative, held)
-        saturated = ((solved <= self.low) | (solved >= self.high)) & ~((z <= self.low) | (z >= self.high))
-        return Move(solved, lost, saturated.sum(axis=1))
+        return self.refiner.solve(z, amounts, steps, relative, held)
 
     # --- "make me a face that is …" -------------------------------------------------------------------------------
     def check_constraints(self, constraints: Mapping[str, object]) -> dict[str, object]:
@@ -278,13 +285,12 @@ class Controls:
         if self.refiner is None:
             return reflect(z[None, :] + noise, self.low, self.high)
         start = reflect(z[None, :] + LOCKED_NOISE * noise, self.low, self.high)
-        order = [*self.classifier.attributes, AGE]
+        order = self.scores()
         varied = [name for name in VARIED if name in order]
         amounts, held = np.zeros((n, len(order)), np.float32), np.zeros((n, len(order)), np.float32)
         amounts[np.arange(n), [order.index(name) for name in rng.choice(varied, n)]] = amount * rng.uniform(-2, 2, n)
         held[:, [order.index(name) for name in KEPT if name in order]] = 1
-        steps = np.array([self.directions.control(name)["logit_step"] for name in order], np.float32)
-        return self.refiner.solve(start, amounts, steps, np.array([x == AGE for x in order], np.float32), held)[0]
+        return self.solve(start, amounts, held)[0]
 
     def cross(
         self, parents: np.ndarray, n: int, weights: Sequence[float] | None = None, seed: int | None = None
