@@ -81,10 +81,10 @@ def rounded(attributes: dict[str, np.ndarray], i: int) -> dict[str, float]:
 def controls_router(studio: Studio, data_url: Callable[[np.ndarray], str]) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["named controls"])
 
-    def controls_of(name: str | None) -> tuple[Any, Controls]:
-        _, model = studio.model(name)
+    def controls_of(name: str | None) -> tuple[str, Any, Controls]:
+        name, model = studio.model(name)
         try:
-            return model, model.controls
+            return name, model, model.controls
         except DcganError as exc:
             raise HTTPException(404, str(exc)) from None
 
@@ -109,16 +109,16 @@ def controls_router(studio: Studio, data_url: Callable[[np.ndarray], str]) -> AP
             str | None, marked("model", query=True, description="a loaded model (default: the first)")
         ] = None,
     ) -> dict:
-        _, controls = controls_of(model)
+        name, _, controls = controls_of(model)
         return {
-            "model": studio.model(model)[0],
+            "model": name,
             "directions": controls.directions.controls(),
             "attributes": controls.directions.attributes,
         }
 
     @router.post("/edit", responses=NOT_FOUND | problems(400, 411, 413, 422))
     async def edit(body: EditRequest) -> dict:
-        generator, controls = controls_of(body.model)
+        _, generator, controls = controls_of(body.model)
         z = studio.check_z(generator, body.z)[0]
 
         def work() -> dict:
@@ -136,13 +136,13 @@ def controls_router(studio: Studio, data_url: Callable[[np.ndarray], str]) -> AP
 
     @router.post("/attributes", responses=NOT_FOUND | problems(400, 411, 413, 422))
     async def attributes(body: AttributesRequest) -> dict:
-        generator, controls = controls_of(body.model)
+        _, generator, controls = controls_of(body.model)
         z = studio.check_z(generator, body.z)
         return {"attributes": await run(lambda: rounded(controls.attributes(controls.generate(z)), 0))}
 
     @router.post("/sample", responses=NOT_FOUND | problems(400, 411, 413, 422))
     async def sample(body: SampleRequest) -> dict:
-        generator, controls = controls_of(body.model)
+        _, generator, controls = controls_of(body.model)
         psi = generator.default_truncation if body.truncation is None else check_truncation(body.truncation)
 
         def work() -> dict:
@@ -163,7 +163,7 @@ def controls_router(studio: Studio, data_url: Callable[[np.ndarray], str]) -> AP
 
     @router.post("/children", responses=NOT_FOUND | problems(400, 411, 413, 422))
     async def children(body: ChildrenRequest) -> dict:
-        generator, controls = controls_of(body.model)
+        _, generator, controls = controls_of(body.model)
         z = studio.check_z(generator, body.z)[0]
 
         def work() -> dict:
@@ -174,7 +174,7 @@ def controls_router(studio: Studio, data_url: Callable[[np.ndarray], str]) -> AP
 
     @router.post("/cross", responses=NOT_FOUND | problems(400, 411, 413, 422))
     async def cross(body: CrossRequest) -> dict:
-        generator, controls = controls_of(body.model)
+        _, generator, controls = controls_of(body.model)
         parents = studio.check_z(generator, body.parents, "parents")
 
         def work() -> dict:

@@ -54,11 +54,12 @@ def thresholds(generated: dict[str, np.ndarray], real: dict[str, np.ndarray]) ->
     the classifier calls among real faces."""
     out = {}
     for name in ATTRIBUTES:
-        real_share = float(np.clip(np.mean(real[name] > 0.5), SHARE_FLOOR, 1 - SHARE_FLOOR))
+        real_share = float(np.mean(real[name] > 0.5))
+        kept_share = float(np.clip(real_share, SHARE_FLOOR, 1 - SHARE_FLOOR))
         out[name] = {
-            "real_share": float(np.mean(real[name] > 0.5)),
+            "real_share": real_share,
             "generated_share_uncalibrated": float(np.mean(generated[name] > 0.5)),
-            "threshold": float(np.clip(np.quantile(generated[name], 1 - real_share), 1e-4, 1 - 1e-4)),
+            "threshold": float(np.clip(np.quantile(generated[name], 1 - kept_share), 1e-4, 1 - 1e-4)),
         }
     return out
 
@@ -217,7 +218,6 @@ def fit_controls(
             else f"one step: across the boundary to log-odds ±{ACROSS:g}, solved per face (along the boundary's"
             f" normal, a step of {control['step']:.2f} flips {measure(control['step']):.0%} of calls)"
         )
-        control["step"] = round(control["step"], 4)
         log(f"  {control['name']}: step {control['step']:.3f} ({control['description']})")
 
     sefa_step = float(np.median([c["step"] for c in info["controls"] if c["name"] != AGE]))
