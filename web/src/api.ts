@@ -22,7 +22,8 @@ export function errorMessage(error: unknown): string {
   return String(error)
 }
 
-async function readDetail(response: Response): Promise<string> {
+/** The readable part of an error answer: its `detail` (FastAPI style), else its text. */
+export async function readDetail(response: Response): Promise<string> {
   const text = await response.text().catch(() => '')
   try {
     const data = JSON.parse(text) as { detail?: unknown }

@@ -67,3 +67,44 @@ export interface FacePanelEmits {
   load: [face: Face]
   error: [message: string]
 }
+
+/** A face found in a photo (POST /api/invert): its box [x, y, w, h] in the photo's pixels and the detector's score. */
+export interface FoundFace {
+  box: [number, number, number, number]
+  score: number
+}
+
+/** The first line of POST /api/invert: every face found (largest first), the one used, and its aligned crop. */
+export interface FacesEvent {
+  event: 'faces'
+  faces: FoundFace[]
+  chosen: number
+  crop: string
+  /** [width, height] of the photo, in the pixels of the boxes. */
+  photo_size: [number, number]
+}
+
+/** Progress of the optimisation of z (zero or more lines). */
+export interface InvertProgressEvent {
+  event: 'progress'
+  step: number
+  steps: number
+}
+
+/** The last line on success: the z found, its face, the aligned crop it was fitted to, and how close it came. */
+export interface DoneEvent {
+  event: 'done'
+  z: number[]
+  image: string
+  crop: string
+  scores: { psnr: number; ssim: number }
+  seconds: number
+}
+
+/** A failure after the stream started. */
+export interface InvertErrorEvent {
+  event: 'error'
+  detail: string
+}
+
+export type InvertEvent = FacesEvent | InvertProgressEvent | DoneEvent | InvertErrorEvent
