@@ -77,8 +77,9 @@ function fakeResponse(status: number, data: unknown, blob?: Blob) {
 }
 
 async function fakeFetch(input: string, init: RequestInit = {}) {
-  const body = init.body ? (JSON.parse(init.body as string) as Record<string, unknown>) : null
-  calls.push({ url: input, body })
+  const form = init.body instanceof FormData ? init.body : null
+  const body = init.body && !form ? (JSON.parse(init.body as string) as Record<string, unknown>) : null
+  calls.push({ url: input, body: form ? Object.fromEntries(form) : body })
   const url = new URL(input, 'http://x')
   switch (url.pathname) {
     case '/api/models':
@@ -115,6 +116,24 @@ async function fakeFetch(input: string, init: RequestInit = {}) {
         image: `data:image/png;base64,${url.pathname.slice(5)}${k}`,
       }))
       return fakeResponse(200, { faces })
+    }
+    case '/api/invert': {
+      // the photo's face, streamed as NDJSON in chunks that split the lines
+      const lines = [
+        { event: 'faces', faces: [{ box: [4, 4, 40, 40], score: 0.99 }], chosen: 0, crop: 'data:image/png;base64,CROP', photo_size: [64, 64] },
+        { event: 'progress', step: 30, steps: 60 },
+        { event: 'done', z: randomZ(100, 99), image: 'data:image/png;base64,PHOTO', crop: 'data:image/png;base64,CROP', scores: { psnr: 24.1, ssim: 0.77 }, seconds: 1.4 },
+      ]
+      const text = lines.map((l) => JSON.stringify(l)).join('\n')
+      const chunks = [text.slice(0, 50), text.slice(50, 400), text.slice(400)]
+      const stream = new ReadableStream<Uint8Array>({
+        pull(c) {
+          const next = chunks.shift()
+          if (next === undefined) c.close()
+          else c.enqueue(new TextEncoder().encode(next))
+        },
+      })
+      return new Response(stream, { headers: { 'Content-Type': 'application/x-ndjson' } })
     }
     case '/api/generate':
       if (failGenerate) return fakeResponse(422, { detail: failGenerate })
@@ -590,5 +609,26 @@ describe('App', () => {
     expect(w.find('[data-testid="error"]').text()).toContain('The saved gallery could not be read')
     expect(w.findAll('[data-testid="gallery-item"]')).toHaveLength(0)
     expect(localStorage.getItem('dcgan-face-studio.gallery.unreadable')).toBe('{"version": 1, "faces": 3')
+  })
+
+  it('a face from a photo goes onto the grid and into the history like any new face', async () => {
+    const w = await start()
+    await vi.waitFor(() => expect(w.findAll('[data-testid="history-item"]')).toHaveLength(1))
+    const input = w.find('[data-testid="photo-input"]')
+    Object.defineProperty(input.element, 'files', { value: [new File([new Uint8Array([1])], 'me.png', { type: 'image/png' })], configurable: true })
+    await input.trigger('change')
+    await vi.waitFor(() => expect(w.find('[data-testid="photo-result"]').exists()).toBe(true))
+    const sent = calls.find((c) => c.url === '/api/invert')!.body!
+    expect(sent.model).toBe('m1')
+    expect((sent.photo as File).name).toBe('me.png')
+    expect(w.find('[data-testid="photo-crop"]').attributes('src')).toBe('data:image/png;base64,CROP')
+    expect(values(w)).toEqual(randomZ(100, 99))
+    expect(faceSrc(w)).toBe('data:image/png;base64,PHOTO')
+    await vi.waitFor(() => expect(w.findAll('[data-testid="history-item"]')).toHaveLength(2))
+    expect(generateCalls()).toHaveLength(0) // the face came with the answer
+    expect(w.find('[data-testid="notice"]').text()).toBe('Loaded into the editor')
+    await w.find('[data-testid="undo"]').trigger('click') // one undo step, back to the face before
+    await flushPromises()
+    expect(values(w)).toEqual(randomZ(100, 7))
   })
 })
