@@ -60,6 +60,19 @@ class Face:
             {k: s(v) for k, v in self.landmarks.items()},
         )
 
+    def shifted(self, dx: float, dy: float) -> Face:
+        def s(p: Point) -> Point:
+            return (p[0] + dx, p[1] + dy)
+
+        x, y, w, h = self.box
+        return Face(
+            (x + dx, y + dy, w, h),
+            self.score,
+            s(self.left_eye),
+            s(self.right_eye),
+            {k: s(v) for k, v in self.landmarks.items()},
+        )
+
 
 @runtime_checkable
 class FaceDetector(Protocol):
@@ -188,6 +201,15 @@ def align_face(image: Image.Image, face: Face, size: int, margin: float = 0.0) -
     return crop, outside_fraction(matrix, size, image.width, image.height)
 
 
+def detection_copy(image: Image.Image, max_side: int) -> tuple[Image.Image, float]:
+    """(the image scaled down to `max_side` on its longer side for detection, the factor); as is when smaller."""
+    factor = min(1.0, max_side / max(image.size))
+    if factor == 1.0:
+        return image, factor
+    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+    return image.resize(size, Image.Resampling.BILINEAR), factor
+
+
 def load_rgb(data: bytes) -> Image.Image:
     """Decode a whole photo to RGB with `prepare`'s rules; ValueError with a reason."""
     return open_image(data).convert("RGB")
@@ -245,15 +267,7 @@ def build_faces(
                 skipped.append({"file": name, "reason": str(exc)})
                 continue
             photos += 1
-            factor = min(1.0, opts.detect_max_side / max(image.size))
-            small = (
-                image
-                if factor == 1.0
-                else image.resize(
-                    (max(1, round(image.width * factor)), max(1, round(image.height * factor))),
-                    Image.Resampling.BILINEAR,
-                )
-            )
+            small, factor = detection_copy(image, opts.detect_max_side)
             try:
                 detected = detector.detect(np.asarray(small))
             except Exception as exc:  # a detector failure on one photo must not stop the whole run
