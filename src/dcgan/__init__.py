@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from dcgan.bundle import FaceGenerator
+    from dcgan.photos import align_face as align_face
+    from dcgan.photos import read_photo as read_photo
 
 
 def load_generator(model_dir: str) -> FaceGenerator:
@@ -22,3 +24,12 @@ def load_generator(model_dir: str) -> FaceGenerator:
     from dcgan.bundle import load_generator as _load
 
     return _load(model_dir)
+
+
+def __getattr__(name: str):
+    """`dcgan.align_face` and `dcgan.read_photo` (`dcgan.photos`), imported on first use."""
+    if name in ("align_face", "read_photo"):
+        from dcgan import photos
+
+        return getattr(photos, name)
+    raise AttributeError(f"module 'dcgan' has no attribute {name!r}")
