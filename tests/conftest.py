@@ -20,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from dcgan.config import Config
 from dcgan.data import PrepareOptions, prepare
+from dcgan.inversion.options import EncoderOptions
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -106,6 +107,23 @@ def controls_model(tiny_model, tiny_cache, tmp_path_factory) -> Path:
     model = shutil.copytree(tiny_model, root / "tiny-controls")
     AttributeClassifier().save(root / "classifier")
     fit_controls(model, root / "classifier", tiny_cache, 300, 48, 24, log=lambda _: None)
+    return model
+
+
+ENCODER_OPTIONS = EncoderOptions(steps=6, batch_size=8, checkpoint_every=3, width=8)
+
+
+@pytest.fixture(scope="session")
+def inverted_model(tiny_cache, tmp_path_factory) -> Path:
+    """A tiny bundle (uniform prior) with its discriminator and a photo encoder trained for a few steps."""
+    from dcgan.bundle import export
+    from dcgan.inversion.train import train_encoder
+    from dcgan.training import train
+
+    root = tmp_path_factory.mktemp("inversion")
+    train(tiny_config(steps=4, z_prior="uniform"), tiny_cache, root / "run", progress=False)
+    model = export(root / "run", root / "tiny-photo", discriminator=True)
+    train_encoder(model, tiny_cache, ENCODER_OPTIONS, val=tiny_cache, work=root / "work", log=lambda _: None)
     return model
 
 

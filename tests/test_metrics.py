@@ -446,3 +446,54 @@ def test_cli_evaluate_truncation_table_sets_the_bundle_default(cache_dir: Path, 
     with pytest.raises(SystemExit) as exit_info:
         run_cli(["evaluate", str(bundle), *flags, "--truncation", "0"])
     assert exit_info.value.code == 2 and "truncation must be in (0, 1]" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------- reconstruction
+
+
+def test_psnr_closed_form_and_identical_images() -> None:
+    from dcgan.evaluation.reconstruction import psnr
+
+    a = np.full((2, 8, 8, 3), 100, np.uint8)
+    b = a.copy()
+    b[0] += 5  # every pixel 5 grey levels off: MSE 25
+    assert psnr(a, b)[0] == pytest.approx(10 * np.log10(255**2 / 25))
+    assert np.isinf(psnr(a, b)[1])
+
+
+def test_ssim_matches_a_direct_computation() -> None:
+    """Wang et al. 2004 with an 11×11 Gaussian window (σ 1.5) over the valid region, averaged over channels."""
+    import scipy.signal
+
+    from dcgan.evaluation.reconstruction import ssim
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (2, 24, 24, 3)).astype(np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-40, 40, a.shape), 0, 255).astype(np.uint8)
+    g = np.exp(-((np.arange(11) - 5) ** 2) / (2 * 1.5**2))
+    window = np.outer(g, g) / np.outer(g, g).sum()
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+
+    def direct(x: np.ndarray, y: np.ndarray) -> float:
+        values = []
+        for c in range(3):
+            xc, yc = x[..., c].astype(np.float64), y[..., c].astype(np.float64)
+
+            def blur(image: np.ndarray) -> np.ndarray:
+                return scipy.signal.convolve2d(image, window, mode="valid")
+
+            mx, my = blur(xc), blur(yc)
+            vx, vy, cov = blur(xc * xc) - mx**2, blur(yc * yc) - my**2, blur(xc * yc) - mx * my
+            values.append(np.mean((2 * mx * my + c1) * (2 * cov + c2) / ((mx**2 + my**2 + c1) * (vx + vy + c2))))
+        return float(np.mean(values))
+
+    got = ssim(a, b)
+    assert got == pytest.approx([direct(a[i], b[i]) for i in range(2)], abs=1e-4)
+    assert ssim(a, a) == pytest.approx([1.0, 1.0])
+
+
+def test_reconstruction_metrics_refuse_mismatched_batches() -> None:
+    from dcgan.evaluation.reconstruction import psnr
+
+    with pytest.raises(MetricsError):
+        psnr(np.zeros((1, 8, 8, 3)), np.zeros((1, 8, 9, 3)))

@@ -25,6 +25,7 @@ from dcgan.z import check_truncation, check_z, clip_z, sample_z
 
 if TYPE_CHECKING:
     from dcgan.controls.runtime import Controls, Sampled
+    from dcgan.inversion.runtime import Inverter
 
 WEIGHTS_FILE = "generator.npz"
 DISCRIMINATOR_FILE = "discriminator.npz"
@@ -296,6 +297,19 @@ class FaceGenerator:
     ) -> np.ndarray:
         """n children of 2–8 parents, mixed direction by direction."""
         return self.controls.cross(parents, n, weights, seed).z
+
+    # --- photos (`dcgan encoder train` puts the encoder in the bundle; see dcgan.inversion) ----------------------
+    @functools.cached_property
+    def inverter(self) -> Inverter:
+        """The bundle's photo inverter; a ModelError when it has no encoder."""
+        from dcgan.inversion.runtime import Inverter
+
+        return Inverter.load(self)
+
+    def invert(self, images: np.ndarray) -> np.ndarray:
+        """z (N×z_dim, inside the box) whose faces look most like uint8 faces in the model's framing
+        (`dcgan.align_face` makes them from photos); `inverter.invert` also gives the faces and their scores."""
+        return self.inverter.invert(images).z
 
     def reset_z(self) -> np.ndarray:
         """A z whose face looks like the mean face, for the page's Reset (all-zero z gives a flat texture): of 256 z

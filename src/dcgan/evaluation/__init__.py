@@ -3,6 +3,7 @@
 - frechet.py: FID, the Fréchet distance between Gaussians fitted to features (Heusel et al. 2017)
 - kid.py: KID, unbiased MMD² with a polynomial kernel over random subsets (Bińkowski et al. 2018)
 - precision_recall.py: improved precision and recall, k-NN manifolds (Kynkäänniemi et al. 2019)
+- reconstruction.py: PSNR and SSIM of a reconstruction against its original (inversion)
 - extractors/: the feature extractors (one file each) and their registry, `get_extractor(name)`
 - reference.py: reference statistics of a prepared split, cached beside it
 - scoring.py: scoring generated images (`score_generator`, the one scorer on a fixed z) and result tables

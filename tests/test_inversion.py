@@ -1,0 +1,79 @@
+"""Photo inversion (dcgan.inversion): the encoder in the bundle, the solver inside the box, the scores."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import ENCODER_OPTIONS as OPTIONS
+
+from dcgan.bundle import load_generator
+from dcgan.errors import ModelError
+from dcgan.inversion.runtime import ENCODER_DIR, INFO_FILE
+from dcgan.inversion.train import train_encoder
+
+
+def test_encoder_is_stored_in_the_bundle_with_its_scores(inverted_model):
+    info = json.loads((inverted_model / ENCODER_DIR / INFO_FILE).read_text())
+    assert info["steps"] == OPTIONS.steps and info["images_seen"] == 2 * OPTIONS.steps * OPTIONS.batch_size
+    assert len(info["generator_sha256"]) == 64
+    for label in ("encoder", "solved"):
+        assert set(info["val"][label]) == {"psnr", "ssim", "perceptual"}
+        assert all(np.isfinite(v) for v in info["val"][label].values())
+
+
+def test_invert_gives_z_inside_the_box_and_beats_the_guess(inverted_model):
+    model = load_generator(inverted_model)
+    target = model.generate(model.sample_z(4, seed=3))  # faces the generator can draw exactly
+    z = model.invert(target)
+    assert z.shape == (4, model.z_dim) and z.dtype == np.float32
+    assert z.min() >= model.z_contract["low"] and z.max() <= model.z_contract["high"]
+    guess = model.inverter.invert(target, steps=0)
+    solved = model.inverter.invert(target, steps=40)
+    assert solved.steps == 40 and guess.steps == 0
+    assert np.mean(solved.scores["psnr"]) > np.mean(guess.scores["psnr"]) + 1.0
+    assert solved.faces.shape == target.shape and solved.faces.dtype == np.uint8
+
+
+def test_progress_is_reported_per_chunk(inverted_model):
+    model = load_generator(inverted_model)
+    heard = []
+    model.inverter.invert(model.generate(model.sample_z(1, seed=0)), steps=25, progress=lambda d, n: heard.append(d))
+    assert heard == [10, 20, 25]
+
+
+@pytest.mark.parametrize(
+    "images",
+    [np.zeros((2, 64, 64, 3), np.uint8), np.zeros((2, 32, 32, 3), np.float32), np.zeros((0, 32, 32, 3), np.uint8)],
+)
+def test_invert_refuses_images_of_another_shape_or_type(inverted_model, images):
+    with pytest.raises(ModelError, match="uint8 faces of 32×32×3"):
+        load_generator(inverted_model).invert(images)
+
+
+def test_a_bundle_without_encoder_or_with_another_generator_says_how_to_fix_it(inverted_model, tmp_path):
+    copy = shutil.copytree(inverted_model, tmp_path / "copy")
+    shutil.rmtree(copy / ENCODER_DIR)
+    with pytest.raises(ModelError, match="dcgan encoder train"):
+        load_generator(copy).invert(np.zeros((1, 32, 32, 3), np.uint8))
+    other = shutil.copytree(inverted_model, tmp_path / "other")
+    with np.load(other / "generator.npz") as saved:
+        arrays = {k: v + np.float16(0.01) for k, v in saved.items()}
+    np.savez(other / "generator.npz", **arrays)
+    with pytest.raises(ModelError, match="other generator weights"):
+        load_generator(other).invert(np.zeros((1, 32, 32, 3), np.uint8))
+
+
+def test_encoder_training_resumes_from_its_checkpoint(inverted_model, tiny_cache, tmp_path):
+    from dcgan import checkpoint
+
+    copy = shutil.copytree(inverted_model, tmp_path / "copy")
+    work = tmp_path / "work"
+    train_encoder(copy, tiny_cache, replace(OPTIONS, steps=3), work=work, log=lambda _: None)
+    logged: list[str] = []
+    train_encoder(copy, tiny_cache, replace(OPTIONS, steps=6), work=work, resume=True, log=logged.append)
+    assert [step for step, _ in checkpoint.list_checkpoints(work)] == [3, 6]
+    assert json.loads((copy / ENCODER_DIR / INFO_FILE).read_text())["steps"] == 6
