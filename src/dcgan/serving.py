@@ -28,12 +28,16 @@ from dcgan.bundle import FaceGenerator, load_generator
 from dcgan.controls.runtime import AGE, MAX_AMOUNT, MAX_PARENTS
 from dcgan.errors import ConfigError, DcganError, ModelError
 from dcgan.images import png_bytes
+from dcgan.inversion.refine import CHUNK
+from dcgan.inversion.runtime import has_encoder
+from dcgan.photos import MAX_PHOTO_BYTES
 from dcgan.z import check_z, clip_z, json_schema, outside, rescale_z
 
 WEB_DIST = resources.web_dist()  # None when the page is not built
 MAX_BATCH = 64
 MAX_BODY_BYTES = 1_000_000
 MAX_SIDE = 512
+MAX_UPLOAD_BYTES = MAX_PHOTO_BYTES + 64 * 1024  # POST /api/invert: the photo and the form around it
 
 Vector = list[StrictFloat]  # JSON numbers only: "0.5" and true are refused, not converted
 
@@ -52,8 +56,11 @@ PROBLEMS = {
     400: "body that cannot be read as text (not UTF-8)",
     404: "unknown model",
     411: "no Content-Length header",
-    413: f"body over {MAX_BODY_BYTES} bytes, or over {MAX_BATCH} z",
+    413: f"body over {MAX_BODY_BYTES} bytes (a photo: over its limit), or over {MAX_BATCH} z",
+    415: "not a multipart form, or a photo that is not a readable image",
     422: "invalid request: the detail says what and where",
+    429: "too many photos waiting to be inverted",
+    503: "this install cannot find faces in photos (the `photo` extra is missing)",
 }
 
 
@@ -320,6 +327,7 @@ class Studio:
                     "channels": m.config.channels,
                     "provenance": m.info.get("provenance", {}),
                     "summary": provenance.summary(m.info, m.model_dir),
+                    "photos": has_encoder(m.model_dir),  # POST /api/invert works for it
                 }
                 for name, m in self.models.items()
             ],
@@ -341,6 +349,8 @@ def create_app(
         tasks = [asyncio.create_task(b.run()) for b in studio.batchers.values()]
         for model in studio.models.values():  # trace the graph and find the page's Reset z before the first request
             model.reset_z()
+            if has_encoder(model.model_dir):  # load and trace the inverter, so a first photo is as fast as the next
+                model.inverter.invert(np.zeros((1, *model.image_shape), np.uint8), steps=CHUNK)
         yield
         for task in tasks:
             task.cancel()
@@ -368,8 +378,9 @@ def create_app(
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+        limit = MAX_UPLOAD_BYTES if request.url.path == "/api/invert" else MAX_BODY_BYTES
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return JSONResponse({"detail": f"request body over {limit:,} bytes"}, status_code=413)
         if request.method == "POST" and length is None:
             return JSONResponse({"detail": "a Content-Length header is required"}, status_code=411)
         return await call_next(request)
@@ -453,8 +464,10 @@ def create_app(
         return {"z": z.tolist(), "image": data_url(images[0]), "fit": body.fit, "clipped": clipped, "shrink": shrink}
 
     from dcgan.serving_controls import controls_router  # it builds on this module's request types
+    from dcgan.serving_photo import photo_router
 
     app.include_router(controls_router(studio, data_url))
+    app.include_router(photo_router(studio, data_url))
 
     if web_dir is not None and (Path(web_dir) / "index.html").exists():
         app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from dcgan.atomic import atomic_dir, write_json_atomic
 from dcgan.data import IMAGE_SUFFIXES, NOT_AN_IMAGE, count_reasons, is_image_name, iter_bytes, list_sources, open_image
-from dcgan.errors import DataError
+from dcgan.errors import ConfigError, DataError
 
 EYE_TEMPLATE = ((0.3225, 0.53), (0.6775, 0.53))  # (x, y) of the image-left and image-right eye, fractions of the side
 MANIFEST = "faces.json"
@@ -99,8 +99,10 @@ class MtcnnDetector:
                     tf.config.threading.set_inter_op_parallelism_threads(self.threads)
                 except RuntimeError:  # TensorFlow already started in this process: keep its setting
                     pass
-            from mtcnn import MTCNN
-
+            try:
+                from mtcnn import MTCNN
+            except ImportError:
+                raise ConfigError("finding faces needs MTCNN: pip install -e '.[photo]'") from None
             self._model = MTCNN()
         return self._model
 
