@@ -18,8 +18,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 # Per benchmark: the arguments of a run of seconds ({model}: a tiny bundle, {run}: its run, {cache}: its data,
-# {faces}: a 64×64 cache, {out}: an empty folder, {controls_model}: the tiny bundle with named controls), and a
-# piece of the report it must print.
+# {faces}: a 64×64 cache, {out}: an empty folder, {controls_model}: the tiny bundle with named controls,
+# {inverted_model}: a tiny bundle with a photo encoder), and a piece of the report it must print.
 QUICK = {
     "serve_load.py": (["--quick", "--model", "{model}"], ", 0 errors"),
     "train_throughput.py": (["--quick"], "fp32: "),
@@ -28,6 +28,7 @@ QUICK = {
         "8 images of each kind",
     ),
     "directions.py": (["--quick", "--model", "{controls_model}"], "identity lock off"),
+    "invert.py": (["--quick", "--model", "{inverted_model}", "--data", "{cache}"], "encoder + solver"),
     "reference_dcgan.py": (
         ["--data", "{faces}", "--out", "{out}", "--images", "32", "--batch-size", "8", "--samples", "10"],
         "wrote 10 faces",
@@ -52,8 +53,9 @@ def test_benchmark_imports_and_runs(name, tiny_model, tiny_cache, tmp_path, requ
         faces.mkdir()
         np.save(faces / "images.npy", blob_images(16, 64))
     fields = {"model": tiny_model, "run": run_dir, "cache": tiny_cache, "faces": faces, "out": tmp_path / "out"}
-    if "{controls_model}" in template:
-        fields["controls_model"] = request.getfixturevalue("controls_model")
+    for fixture in ("controls_model", "inverted_model"):
+        if "{" + fixture + "}" in template:
+            fields[fixture] = request.getfixturevalue(fixture)
     args = [a.format(**fields) for a in template]
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / name), *args],
