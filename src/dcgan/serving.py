@@ -31,6 +31,7 @@ from dcgan.images import png_bytes
 from dcgan.inversion.refine import CHUNK
 from dcgan.inversion.runtime import has_encoder
 from dcgan.photos import MAX_PHOTO_BYTES
+from dcgan.web_export import ONNX_FILE, web_entry, web_export_info
 from dcgan.z import check_z, clip_z, json_schema, outside, rescale_z
 
 WEB_DIST = resources.web_dist()  # None when the page is not built
@@ -79,7 +80,7 @@ def z_form(value: Any) -> str:
 MARK = "x-dcgan"
 
 
-Mark = Literal["z", "z batch", "z or batch", "model", "scale", "parents", "moves", "hold", "constraints"]
+Mark = Literal["z", "z batch", "z or batch", "model", "name", "scale", "parents", "moves", "hold", "constraints"]
 
 
 def marked(what: Mark, query: bool = False, **field: Any) -> Any:
@@ -267,6 +268,7 @@ class Studio:
             "z batch": batch,
             "z or batch": {"anyOf": [one, batch]},
             "model": {"anyOf": [{"enum": list(self.models)}, {"type": "null"}]},
+            "name": {"enum": list(self.models)},  # a model named in the path
             "scale": {"type": "integer", "minimum": 1, "maximum": self.max_scale()},
             "parents": {"type": "array", "items": one, "minItems": 2, "maxItems": MAX_PARENTS},
             **self.controls_schemas(),
@@ -315,23 +317,34 @@ class Studio:
         return max(min(8, MAX_SIDE // m.config.image_size) for m in self.models.values())
 
     def info(self) -> dict:
-        return {
-            "default": self.default,
-            "models": [
-                {
-                    "name": name,
-                    "z": m.z_contract,
-                    "truncation": m.default_truncation,
-                    "reset_z": m.reset_z().tolist(),
-                    "image_size": m.config.image_size,
-                    "channels": m.config.channels,
-                    "provenance": m.info.get("provenance", {}),
-                    "summary": provenance.summary(m.info, m.model_dir),
-                    "photos": has_encoder(m.model_dir),  # POST /api/invert works for it
-                }
-                for name, m in self.models.items()
-            ],
-        }
+        return models_info(self.models)
+
+
+def model_info(name: str, m: FaceGenerator, web_url: str | None = None) -> dict:
+    """One model's entry of /api/models (and of a static site's models.json, `dcgan.site`), with a `web` entry
+    (`dcgan.web_export.web_entry`) when its bundle has a current browser export; `web_url`: where that file is
+    (default: this server's route for it)."""
+    web = web_export_info(m.model_dir)
+    return {
+        "name": name,
+        "z": m.z_contract,
+        "truncation": m.default_truncation,
+        "reset_z": m.reset_z().tolist(),
+        "image_size": m.config.image_size,
+        "channels": m.config.channels,
+        "provenance": m.info.get("provenance", {}),
+        "summary": provenance.summary(m.info, m.model_dir),
+        "photos": has_encoder(m.model_dir),  # POST /api/invert works for it
+        **({"web": web_entry(web, web_url or f"/api/models/{name}/{ONNX_FILE}")} if web else {}),
+    }
+
+
+def models_info(models: dict[str, FaceGenerator], web_urls: dict[str, str] | None = None) -> dict:
+    """What /api/models returns: the default (first) model and every model's `model_info`."""
+    return {
+        "default": next(iter(models)),
+        "models": [model_info(name, m, (web_urls or {}).get(name)) for name, m in models.items()],
+    }
 
 
 def data_url(image: np.ndarray, scale: int = 1, resample: str = "nearest") -> str:
@@ -465,9 +478,11 @@ def create_app(
 
     from dcgan.serving_controls import controls_router  # it builds on this module's request types
     from dcgan.serving_photo import photo_router
+    from dcgan.serving_web import web_router
 
     app.include_router(controls_router(studio, data_url))
     app.include_router(photo_router(studio, data_url))
+    app.include_router(web_router(studio))
 
     if web_dir is not None and (Path(web_dir) / "index.html").exists():
         app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")

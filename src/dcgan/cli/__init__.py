@@ -9,6 +9,7 @@
 - classifier.py: classifier train, classifier evaluate
 - controls.py: controls fit, list, name
 - invert.py: invert, encoder train
+- web.py: export-web, site
 
 Commands raise `dcgan.errors.DcganError` for what a user can fix; `main` prints it as `dcgan CMD: error: …` and
 exits with status 2. Any other exception is a bug and keeps its traceback. Heavy packages load inside the
@@ -20,10 +21,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dcgan.cli import classifier, controls, data, evaluate, invert, sample, serve, train, tune
+from dcgan.cli import classifier, controls, data, evaluate, invert, sample, serve, train, tune, web
 from dcgan.errors import DcganError
 
-COMMAND_GROUPS = (data, train, sample, evaluate, tune, classifier, controls, invert, serve)
+COMMAND_GROUPS = (data, train, sample, evaluate, tune, classifier, controls, invert, serve, web)
 
 __all__ = ["build_parser", "main"]
 
