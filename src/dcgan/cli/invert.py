@@ -17,6 +17,7 @@ def cmd_encoder_train(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         feature_weight=args.feature_weight,
+        width=args.width,
         checkpoint_every=args.checkpoint_every,
         seed=args.seed,
     )
@@ -90,6 +91,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default=defaults.feature_weight,
         help="weight of the discriminator-feature distance beside the pixel loss",
     )
+    p.add_argument("--width", type=int, default=defaults.width, help="channels of the encoder's first conv layer")
     p.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.set_defaults(func=cmd_encoder_train)

@@ -9,7 +9,7 @@ from dcgan.errors import ConfigError
 
 @dataclass(frozen=True)
 class EncoderOptions:
-    steps: int = 4000
+    steps: int = 5000
     batch_size: int = 16
     learning_rate: float = 5e-4
     z_weight: float = 0.01

@@ -16,7 +16,7 @@ from dcgan.inversion.features import DiscriminatorFeatures
 
 STEPS = 60
 CHUNK = 10
-LEARNING_RATE = 0.02
+LEARNING_RATE = 0.1
 FEATURE_WEIGHT = 0.02
 BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8
 
