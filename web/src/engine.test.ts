@@ -257,7 +257,7 @@ describe('LocalEngine', () => {
     let running = 0
     let most = 0
     const session = {
-      async run(z: Float32Array, n: number) {
+      async run(_z: Float32Array, n: number) {
         most = Math.max(most, ++running)
         await new Promise((r) => setTimeout(r, 5))
         running--
