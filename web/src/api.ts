@@ -158,6 +158,11 @@ export const api = {
     return json('/api/models', { signal })
   },
 
+  /** The models of a static site (no server): models.json next to index.html, the shape of GET /api/models. */
+  staticModels(signal?: AbortSignal): Promise<ModelsResponse> {
+    return json('models.json', { signal })
+  },
+
   /** One face as PNG bytes. */
   async generatePng(z: number[], options: GenerateOptions = {}): Promise<Blob> {
     const { model, scale, resample, signal } = options
@@ -221,3 +226,6 @@ export const api = {
     return json('/api/cross', post(body, signal))
   },
 }
+
+/** The face requests that the browser can answer itself once the model runs there (localfaces.ts). */
+export type FaceService = Pick<typeof api, 'generatePng' | 'random' | 'interpolate' | 'arithmetic'>

@@ -1,3 +1,4 @@
+import type { FaceService } from './api'
 /** The z contract of a model, as given by GET /api/models. */
 export interface ZContract {
   dim: number
@@ -16,6 +17,19 @@ export interface ModelInfo {
   summary?: ModelSummary
   /** The z the page's Reset returns to (a plain, typical face), when the server gives one. */
   reset_z?: number[]
+  /** The generator as ONNX, to run in the browser, when the server (or static site) offers it. */
+  web?: WebModel
+}
+
+/** A model's generator as ONNX: takes `input` float32 [N, z.dim], gives `output` float32 images in `range`. */
+export interface WebModel {
+  url: string
+  bytes: number
+  sha256: string
+  input: string
+  output: string
+  layout: 'NHWC' | 'NCHW'
+  range: [number, number]
 }
 
 /** A way to move through z (GET /api/directions): a named attribute, or one discovered without labels (SeFa). */
@@ -60,6 +74,8 @@ export interface FacePanelProps {
   model: string
   current: Face | null
   lookup: (key: string) => Face | undefined
+  /** Who makes the faces (default: the server's API; the local engine when the model runs in the browser). */
+  faces?: FaceService
 }
 
 /** What a face panel tells the page: load a face into the editor, or show an error. */

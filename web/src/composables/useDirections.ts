@@ -8,7 +8,12 @@ import { ApiError, api, errorMessage, type DirectionsResponse } from '../api'
 import { useLatestRequest } from './useLatestRequest'
 import type { Messages } from './useMessages'
 
-export function useDirections(modelName: Ref<string>, messages: Pick<Messages, 'showError' | 'clearError'>) {
+export function useDirections(
+  modelName: Ref<string>,
+  messages: Pick<Messages, 'showError' | 'clearError'>,
+  /** False on a static site (no server): nothing is asked, and `missing` says why. */
+  online: Readonly<Ref<boolean>> = ref(true),
+) {
   const controls = ref<DirectionsResponse | null>(null)
   const missing = ref('')
   const { run } = useLatestRequest()
@@ -17,6 +22,10 @@ export function useDirections(modelName: Ref<string>, messages: Pick<Messages, '
     controls.value = null
     missing.value = ''
     if (!name) return
+    if (!online.value) {
+      missing.value = 'Without the face server, sliders, “Make me a face” and breeding are off.'
+      return
+    }
     try {
       const res = await run((signal) => api.directions(name, signal))
       if (!res) return
@@ -32,6 +41,6 @@ export function useDirections(modelName: Ref<string>, messages: Pick<Messages, '
     }
   }
 
-  watch(modelName, (name) => void load(name), { immediate: true })
+  watch([modelName, online], ([name]) => void load(name), { immediate: true })
   return { controls, missing }
 }

@@ -9,7 +9,7 @@ import { api, errorMessage } from '../api'
 import { blobToDataUrl } from '../blob'
 import { type Editor, zKey } from '../editor'
 import { RecentList } from '../history'
-import { LiveFace } from '../live'
+import { LiveFace, type LiveGenerate } from '../live'
 import type { Messages } from './useMessages'
 
 export const HISTORY_SIZE = 20
@@ -20,6 +20,8 @@ export function useFaceOnShow(
   editor: Editor,
   currentKey: Readonly<Ref<string | null>>,
   messages: Pick<Messages, 'showError' | 'clearError'>,
+  /** How a face is made (default: POST /api/generate; the page passes the local engine when it has one). */
+  generate: LiveGenerate<number[], Blob> = (z, signal) => api.generatePng(z, { model: modelName.value, signal }),
 ) {
   const src = ref<string | null>(null)
   const key = ref<string | null>(null)
@@ -57,7 +59,7 @@ export function useFaceOnShow(
   }
 
   const live = new LiveFace(
-    (z, signal) => api.generatePng(z, { model: modelName.value, signal }),
+    generate,
     {
       onFace(z, { result: blob, ms }) {
         const name = modelName.value

@@ -1,0 +1,88 @@
+/**
+ * The browser's side of the local engine: onnxruntime-web (imported lazily, so the
+ * page's first paint does not wait for it), its .wasm served from the page's own
+ * origin (no CDN), a PNG encoder on a canvas, and feature detection. Tests replace
+ * this module with a fake (vi.mock('./ort')).
+ */
+import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url'
+import type { Backend, CacheLike, Features, OutputTensor, RgbaImage, Runtime, Session } from './engine'
+import { detectFeatures } from './engine'
+import type { Encoder } from './localfaces'
+import type { WebModel } from './types'
+
+type Ort = typeof import('onnxruntime-web/all')
+let ort: Promise<Ort> | null = null
+
+/** onnxruntime-web with WebGPU, WebGL and WASM, loaded on first use. */
+function loadOrt(): Promise<Ort> {
+  ort ??= import('onnxruntime-web/all').then((m) => {
+    m.env.wasm.wasmPaths = { wasm: new URL(wasmUrl, location.href).href }
+    // threads need a cross-origin-isolated page (SharedArrayBuffer); the model is small anyway
+    if (!globalThis.crossOriginIsolated) m.env.wasm.numThreads = 1
+    return m
+  })
+  return ort
+}
+
+export function ortRuntime(): Runtime {
+  return {
+    async createSession(model: Uint8Array, backend: Backend, web: WebModel): Promise<Session> {
+      const { InferenceSession, Tensor } = await loadOrt()
+      const session = await InferenceSession.create(model, { executionProviders: [backend] })
+      return {
+        async run(z: Float32Array, n: number, dim: number): Promise<OutputTensor> {
+          const input = new Tensor('float32', z, [n, dim])
+          try {
+            const outputs = await session.run({ [web.input]: input })
+            const output = outputs[web.output]
+            if (!output) throw new Error(`the model has no output "${web.output}"`)
+            const data = (await output.getData()) as Float32Array
+            const dims = output.dims.slice()
+            output.dispose()
+            return { data, dims }
+          } finally {
+            input.dispose()
+          }
+        },
+        release: () => session.release(),
+      }
+    },
+  }
+}
+
+export function browserFeatures(): Promise<Features> {
+  return detectFeatures(
+    globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } } | undefined,
+    () => (typeof document === 'undefined' ? null : document.createElement('canvas')),
+  )
+}
+
+/** The Cache API store of downloaded models (null where there is none, e.g. plain http off localhost). */
+export async function modelCache(): Promise<CacheLike | null> {
+  try {
+    return globalThis.caches ? ((await caches.open('dcgan-face-models')) as unknown as CacheLike) : null
+  } catch {
+    return null
+  }
+}
+
+function canvasOf(image: RgbaImage): HTMLCanvasElement {
+  const canvas = document.createElement('canvas')
+  canvas.width = image.width
+  canvas.height = image.height
+  const context = canvas.getContext('2d')
+  if (!context) throw new Error('this browser cannot draw on a canvas')
+  context.putImageData(new ImageData(image.data as Uint8ClampedArray<ArrayBuffer>, image.width, image.height), 0, 0)
+  return canvas
+}
+
+export const canvasEncoder: Encoder = {
+  png(image) {
+    return new Promise((resolve, reject) =>
+      canvasOf(image).toBlob((blob) => (blob ? resolve(blob) : reject(new Error('could not make a PNG'))), 'image/png'),
+    )
+  },
+  async dataUrl(image) {
+    return canvasOf(image).toDataURL('image/png')
+  },
+}
