@@ -1,0 +1,99 @@
+"""The generator in the browser (issue #25), in Chromium via Playwright: with a bundle exported for the web, the
+page loads the ONNX generator, paints with no server call and shows the server's face within the tolerance; a
+static site (`dcgan site`) served by a plain static file server works with no Python behind it."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import httpx2
+import numpy as np
+import pytest
+from test_e2e import cell_values, chromium_browser, face_pixels, served_face, served_for_browser, wait_for_new_face
+
+pytest.importorskip("onnx")
+READY = "[data-testid=engine][data-state=ready]"
+
+
+@pytest.fixture(scope="module")
+def web_model(tiny_model, tmp_path_factory):
+    from dcgan.web_export import export_web
+
+    model = shutil.copytree(tiny_model, tmp_path_factory.mktemp("web") / "tiny")
+    export_web(model)
+    return model
+
+
+def test_painting_runs_in_the_browser_and_matches_the_server(web_model, tmp_path) -> None:
+    with served_for_browser(web_model, tmp_path / "serve.log") as url, chromium_browser() as chromium:
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        generated: list[str] = []
+        page.on("request", lambda r: generated.append(r.url) if "/api/generate" in r.url else None)
+        page.goto(url)
+        first = wait_for_new_face(page, "")
+        page.locator(READY).wait_for(timeout=60_000)
+        assert page.get_attribute(READY, "data-engine").startswith("local-")
+        calls = len(generated)
+        page.locator("[data-testid=swatch]").first.click()
+        page.locator("[data-testid=z-cell]").nth(2).click()
+        wait_for_new_face(page, first)
+        z = cell_values(page)
+        deadline = time.time() + 20
+        while time.time() < deadline:  # the live face settles on the painted z
+            local = face_pixels(page).astype(int)
+            server = served_face(url, z).astype(int)
+            if np.abs(local - server).mean() <= 1:
+                break
+            time.sleep(0.2)
+        difference = np.abs(local - server)
+        assert difference.mean() <= 1 and difference.max() <= 8, (difference.mean(), difference.max())
+        assert len(generated) == calls  # no /api/generate once the local engine is ready
+        assert not errors
+
+
+def test_a_static_site_runs_with_no_server(web_model, tmp_path) -> None:
+    from test_e2e import ROOT, missing
+
+    from dcgan.site import build_site
+
+    if reason := missing():
+        pytest.skip(reason)
+    site = build_site([web_model], tmp_path / "site", page=ROOT / "web" / "dist", log=lambda _: None)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(50):
+            try:
+                httpx2.get(url)
+                break
+            except httpx2.HTTPError:
+                time.sleep(0.1)
+        with chromium_browser() as chromium:
+            page = chromium.new_page()
+            api_calls: list[str] = []
+            page.on(
+                "request", lambda r: api_calls.append(r.url) if "/api/" in r.url and "models" not in r.url else None
+            )
+            page.goto(url)
+            page.locator(READY).wait_for(timeout=60_000)
+            first = wait_for_new_face(page, "")
+            page.locator("[data-testid=serverless-note]").wait_for()
+            page.locator("[data-testid=z-cell]").nth(0).click()
+            wait_for_new_face(page, first)
+            assert not api_calls
+    finally:
+        server.terminate()
+        server.wait(10)
