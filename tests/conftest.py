@@ -128,6 +128,36 @@ def inverted_model(tiny_cache, tmp_path_factory) -> Path:
 
 
 @contextmanager
+def static_server(folder: Path, timeout: float = 30) -> Iterator[str]:
+    """A plain static file server (`python -m http.server`, no dcgan) of `folder` on a free loopback port; yields
+    its URL (no trailing slash) once it answers."""
+    import httpx2
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout
+        while True:
+            try:
+                httpx2.get(f"{url}/", timeout=2)
+                break
+            except httpx2.HTTPError:
+                assert server.poll() is None and time.time() < deadline, "http.server did not start"
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@contextmanager
 def running_server(
     model: Path | None,
     log: Path,

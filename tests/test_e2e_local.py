@@ -5,14 +5,11 @@ static site (`dcgan site`) served by a plain static file server works with no Py
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
 import time
 
-import httpx2
 import numpy as np
 import pytest
+from conftest import static_server
 from test_e2e import cell_values, chromium_browser, face_pixels, served_face, served_for_browser, wait_for_new_face
 
 pytest.importorskip("onnx")
@@ -65,35 +62,14 @@ def test_a_static_site_runs_with_no_server(web_model, tmp_path) -> None:
     if reason := missing():
         pytest.skip(reason)
     site = build_site([web_model], tmp_path / "site", page=ROOT / "web" / "dist", log=lambda _: None)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        for _ in range(50):
-            try:
-                httpx2.get(url)
-                break
-            except httpx2.HTTPError:
-                time.sleep(0.1)
-        with chromium_browser() as chromium:
-            page = chromium.new_page()
-            api_calls: list[str] = []
-            page.on(
-                "request", lambda r: api_calls.append(r.url) if "/api/" in r.url and "models" not in r.url else None
-            )
-            page.goto(url)
-            page.locator(READY).wait_for(timeout=60_000)
-            first = wait_for_new_face(page, "")
-            page.locator("[data-testid=serverless-note]").wait_for()
-            page.locator("[data-testid=z-cell]").nth(0).click()
-            wait_for_new_face(page, first)
-            assert not api_calls
-    finally:
-        server.terminate()
-        server.wait(10)
+    with static_server(site) as url, chromium_browser() as chromium:
+        page = chromium.new_page()
+        api_calls: list[str] = []
+        page.on("request", lambda r: api_calls.append(r.url) if "/api/" in r.url and "models" not in r.url else None)
+        page.goto(url)
+        page.locator(READY).wait_for(timeout=60_000)
+        first = wait_for_new_face(page, "")
+        page.locator("[data-testid=serverless-note]").wait_for()
+        page.locator("[data-testid=z-cell]").nth(0).click()
+        wait_for_new_face(page, first)
+        assert not api_calls

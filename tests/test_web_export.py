@@ -6,14 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import static_server
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -127,12 +124,6 @@ def test_shipped_model_matches_tensorflow(tmp_path) -> None:
     assert diff.mean() <= 1 and diff.max() <= 8, (diff.mean(), diff.max())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_site_is_served_by_a_static_server(web_model, tiny_model, page, tmp_path) -> None:
     import httpx2
 
@@ -154,31 +145,14 @@ def test_site_is_served_by_a_static_server(web_model, tiny_model, page, tmp_path
             "range": [-1, 1],
         }
         assert entry["z"]["dim"] == 16 and len(entry["reset_z"]) == 16 and entry["photos"] is False
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 30
-        while True:
-            try:
-                index = httpx2.get(f"{url}/", timeout=2)
-                break
-            except httpx2.HTTPError:
-                assert server.poll() is None and time.time() < deadline, "http.server did not start"
-                time.sleep(0.2)
+    with static_server(out) as url:
+        index = httpx2.get(f"{url}/")
         assert index.status_code == 200 and "studio" in index.text
         assert httpx2.get(f"{url}/assets/app.js").text == "console.log('studio')"
         assert httpx2.get(f"{url}/models.json").json() == models
         for entry in models["models"]:
             body = httpx2.get(f"{url}/{entry['web']['url']}").content
             assert len(body) == entry["web"]["bytes"] and hashlib.sha256(body).hexdigest() == entry["web"]["sha256"]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_site_needs_a_built_page(web_model, tmp_path, capsys) -> None:
