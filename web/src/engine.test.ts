@@ -6,6 +6,7 @@ import {
   detectFeatures,
   downloadModel,
   engineLabel,
+  engineChoice,
   engineName,
   tensorToImages,
   toUint8,
@@ -225,6 +226,20 @@ describe('LocalEngine', () => {
     expect(log).toEqual(['create wasm (10 bytes)'])
   })
 
+  it('tries only the backend asked for (?engine=), even one the browser seems to lack, with no fallback', async () => {
+    const log: string[] = []
+    const engine = await LocalEngine.load(INFO, {
+      ...base,
+      runtime: fakeRuntime({ webgl: true, wasm: true }, log),
+      features: { webgpu: false, webgl: false },
+      only: 'webgl',
+    })
+    expect(engine.backend).toBe('webgl')
+    await expect(
+      LocalEngine.load(INFO, { ...base, runtime: fakeRuntime({ wasm: true }, []), features: { webgpu: true, webgl: true }, only: 'webgpu' }),
+    ).rejects.toThrow(/no backend could run the face model \(webgpu: /)
+  })
+
   it('generates a batch in one run, turns it into pixels, and measures ms per face', async () => {
     let t = 0
     const timings: number[] = []
@@ -293,5 +308,17 @@ describe('engine label', () => {
     expect(engineName({ state: 'loading', fraction: 0.5 })).toBe('server')
     expect(engineName({ state: 'failed', error: 'x' })).toBe('server')
     expect(engineName({ state: 'off' })).toBe('server')
+  })
+})
+
+describe('engineChoice', () => {
+  it('reads ?engine=webgpu|webgl|wasm|server, and nothing else', () => {
+    expect(engineChoice('?engine=wasm')).toBe('wasm')
+    expect(engineChoice('?a=1&engine=webgl')).toBe('webgl')
+    expect(engineChoice('?engine=webgpu')).toBe('webgpu')
+    expect(engineChoice('?engine=server')).toBe('server')
+    expect(engineChoice('')).toBeNull()
+    expect(engineChoice('?engine=cuda')).toBeNull()
+    expect(engineChoice('?engine=')).toBeNull()
   })
 })

@@ -18,6 +18,19 @@ export interface Features {
   webgl: boolean
 }
 
+/**
+ * `?engine=webgpu|webgl|wasm|server` in the page's address: that one backend only (tried even when the
+ * browser seems to lack it, with no fallback), or no local engine at all (the server makes the faces);
+ * null (no parameter, or another value): the best backend that works. For measuring one backend
+ * (benchmarks/browser.py) or trying one by hand; with it the page also sets `window.__dcganEngine` (useEngine).
+ */
+export type EngineChoice = Backend | 'server'
+
+export function engineChoice(search: string): EngineChoice | null {
+  const value = new URLSearchParams(search).get('engine')
+  return value === 'server' || BACKENDS.includes(value as Backend) ? (value as EngineChoice) : null
+}
+
 /** The backends to try, best first: those the browser seems to have, and WASM always (last). */
 export function backendOrder(features: Features): Backend[] {
   return BACKENDS.filter((b) => b === 'wasm' || features[b])
@@ -240,6 +253,8 @@ export interface LoadOptions extends Omit<DownloadOptions, 'onProgress'> {
   /** Called with the measured ms per face after every batch. */
   onTiming?: (msPerFace: number) => void
   now?: () => number
+  /** Try this backend only (`?engine=`), whatever the features say. */
+  only?: Backend
 }
 
 function message(error: unknown): string {
@@ -272,7 +287,7 @@ export class LocalEngine {
     const web = info.web
     if (!web) throw new Error(`model ${info.name} has no generator for the browser`)
     const bytes = await downloadModel(web, { ...options, onProgress: options.onProgress && ((f) => options.onProgress?.(f)) })
-    const order = backendOrder(await options.features)
+    const order = options.only ? [options.only] : backendOrder(await options.features)
     const failures: string[] = []
     for (const backend of order) {
       let session: Session | null = null

@@ -2,10 +2,15 @@
  * The generator in the browser for the model on show: loaded in the background when
  * the model offers one (`web`), one engine per model, with a state for the label
  * ("Loading the face model: 43%", "Local · wasm · 9 ms/face", or the server).
+ *
+ * `?engine=webgpu|webgl|wasm|server` in the page's address forces one backend, or the server (see
+ * `engineChoice`); with it, and only then, the page sets `window.__dcganEngine` for measurements
+ * (benchmarks/browser.py): `faces()` is the FaceService the page uses for the model on show (the browser's
+ * once ready, else the server's), `state()` the engine's state.
  */
 import { computed, reactive, watch, type Ref } from 'vue'
-import type { FaceService } from '../api'
-import { LocalEngine, engineLabel, engineName, type EngineState } from '../engine'
+import { api, type FaceService } from '../api'
+import { LocalEngine, engineChoice, engineLabel, engineName, type EngineState } from '../engine'
 import { localFaces } from '../localfaces'
 import { browserFeatures, canvasEncoder, modelCache, ortRuntime } from '../ort'
 import type { ModelInfo } from '../types'
@@ -17,6 +22,7 @@ export function useEngine(model: Readonly<Ref<ModelInfo | null>>, serverless: Re
   const services = reactive<Record<string, LocalFaceService>>({}) as Record<string, LocalFaceService>
   const loads = new Map<string, Promise<LocalFaceService>>()
   const runtime = ortRuntime()
+  const choice = engineChoice(globalThis.location?.search ?? '')
 
   /** The model's local faces, once its engine is loaded (started on first call). */
   function load(info: ModelInfo): Promise<LocalFaceService> {
@@ -30,6 +36,7 @@ export function useEngine(model: Readonly<Ref<ModelInfo | null>>, serverless: Re
         runtime,
         features: browserFeatures(),
         cache: await modelCache(),
+        only: choice === 'server' || choice === null ? undefined : choice,
         onProgress: (fraction) => {
           if (states[name]?.state === 'loading') states[name] = { state: 'loading', fraction }
         },
@@ -58,7 +65,8 @@ export function useEngine(model: Readonly<Ref<ModelInfo | null>>, serverless: Re
   watch(
     model,
     (info) => {
-      if (info?.web) void load(info).catch(() => undefined)
+      // ?engine=server: the server makes the faces (a static site has none, so it loads anyway)
+      if (info?.web && (choice !== 'server' || serverless.value)) void load(info).catch(() => undefined)
     },
     { immediate: true },
   )
@@ -66,6 +74,14 @@ export function useEngine(model: Readonly<Ref<ModelInfo | null>>, serverless: Re
   const state = computed<EngineState>(() => (model.value ? (states[model.value.name] ?? { state: 'off' }) : { state: 'off' }))
   const name = computed(() => engineName(state.value))
   const label = computed(() => engineLabel(state.value, serverless.value))
+
+  if (choice !== null && typeof window !== 'undefined') {
+    ;(window as unknown as { __dcganEngine: unknown }).__dcganEngine = {
+      choice,
+      state: () => state.value,
+      faces: (): FaceService => (model.value ? facesFor(model.value.name) : null) ?? api,
+    }
+  }
 
   return { state, name, label, load, facesFor }
 }
