@@ -21,6 +21,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # {faces}: a 64×64 cache, {out}: an empty folder, {controls_model}: the tiny bundle with named controls,
 # {inverted_model}: a tiny bundle with a photo encoder), and a piece of the report it must print.
 QUICK = {
+    "browser.py": (["--quick", "--model", "{model}"], "only the site's static files requested: yes"),
     "serve_load.py": (["--quick", "--model", "{model}"], ", 0 errors"),
     "train_throughput.py": (["--quick"], "fp32: "),
     "discriminator_overfit.py": (
