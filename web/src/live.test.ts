@@ -8,7 +8,7 @@ interface Call {
   reject: (e: unknown) => void
 }
 
-function setup(delay = 80) {
+function setup(delay: number | (() => number) = 80) {
   const calls: Call[] = []
   const faces: number[][] = []
   const errors: unknown[] = []
@@ -29,6 +29,22 @@ const blob = () => new Blob(['png'])
 describe('LiveFace', () => {
   beforeEach(() => vi.useFakeTimers())
   afterEach(() => vi.useRealTimers())
+
+  it('reads a delay function at each change: 0 sends at once, and the next change waits again', async () => {
+    let wait = 0
+    const { live, calls } = setup(() => wait)
+    live.schedule([1])
+    await vi.advanceTimersByTimeAsync(0)
+    expect(calls.map((c) => c.z)).toEqual([[1]])
+    calls[0].resolve(blob())
+    await vi.advanceTimersByTimeAsync(0)
+    wait = 80
+    live.schedule([2])
+    await vi.advanceTimersByTimeAsync(79)
+    expect(calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(calls.map((c) => c.z)).toEqual([[1], [2]])
+  })
 
   it('gathers quick changes into one request after the delay', async () => {
     const { live, calls, faces, busy } = setup()

@@ -1,6 +1,7 @@
 /**
  * Live face updates while painting (or sliding): changes are gathered for `delay`
- * ms, at most one request is in flight, the newest request is sent when it
+ * ms (a number, or a function read at each change: 0 when faces are made in the
+ * browser, where no round trip is worth saving), at most one request is in flight, the newest request is sent when it
  * returns, and cancel() drops whatever is pending or in flight (its answer is
  * ignored). By default a request is a z and its answer a PNG; the sliders send
  * edit requests and get edit answers.
@@ -27,7 +28,7 @@ export class LiveFace<Q = number[], R = Blob> {
   constructor(
     private readonly generate: LiveGenerate<Q, R>,
     private readonly callbacks: LiveCallbacks<Q, R>,
-    readonly delay = 80,
+    readonly delay: number | (() => number) = 80,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -41,10 +42,11 @@ export class LiveFace<Q = number[], R = Blob> {
     this.pending = request
     this.callbacks.onBusy?.(true)
     if (this.timer === null) {
+      const wait = typeof this.delay === 'function' ? this.delay() : this.delay
       this.timer = setTimeout(() => {
         this.timer = null
         void this.flush()
-      }, this.delay)
+      }, wait)
     }
   }
 

@@ -22,6 +22,8 @@ export function useFaceOnShow(
   messages: Pick<Messages, 'showError' | 'clearError'>,
   /** How a face is made (default: POST /api/generate; the page passes the local engine when it has one). */
   generate: LiveGenerate<number[], Blob> = (z, signal) => api.generatePng(z, { model: modelName.value, signal }),
+  /** ms to gather paint changes before making a face (the page: 0 once the browser makes the faces). */
+  delay: () => number = () => LIVE_DELAY_MS,
 ) {
   const src = ref<string | null>(null)
   const key = ref<string | null>(null)
@@ -82,7 +84,7 @@ export function useFaceOnShow(
         busy.value = b
       },
     },
-    LIVE_DELAY_MS,
+    delay,
   )
 
   watch([modelName, () => editor.z], () => {
