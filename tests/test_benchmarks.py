@@ -22,6 +22,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # {inverted_model}: a tiny bundle with a photo encoder), and a piece of the report it must print.
 QUICK = {
     "serve_load.py": (["--quick", "--model", "{model}"], ", 0 errors"),
+    "crawl.py": (["--quick"], "2 pages, 6 images"),
     "train_throughput.py": (["--quick"], "fp32: "),
     "discriminator_overfit.py": (
         ["{run}", "--train", "{cache}", "--heldout", "{cache}", "--steps", "4", "--n", "8"],
