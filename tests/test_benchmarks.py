@@ -23,6 +23,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 QUICK = {
     "browser.py": (["--quick", "--model", "{model}"], "only the site's static files requested: yes"),
     "serve_load.py": (["--quick", "--model", "{model}"], ", 0 errors"),
+    "crawl.py": (["--quick"], "2 pages, 6 images"),
     "train_throughput.py": (["--quick"], "fp32: "),
     "discriminator_overfit.py": (
         ["{run}", "--train", "{cache}", "--heldout", "{cache}", "--steps", "4", "--n", "8"],

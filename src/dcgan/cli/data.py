@@ -1,4 +1,5 @@
-"""The data commands: `dcgan prepare`, `dcgan download`, `dcgan imagenet`, `dcgan faces`, `dcgan datasets`.
+"""The data commands: `dcgan prepare`, `dcgan download`, `dcgan imagenet`, `dcgan faces`, `dcgan crawl`,
+`dcgan datasets`.
 
 `add_commands(subparsers)` registers them on the main `dcgan` parser. Heavy packages load inside the
 command functions only. User errors are `dcgan.errors` exceptions, which the main CLI prints as
@@ -88,6 +89,45 @@ def cmd_faces(args: argparse.Namespace) -> None:
     )
     if not manifest["faces"]:
         print("note: no face was written; see skipped_by_reason in " + str(Path(args.out) / "faces.json"))
+
+
+def cmd_crawl(args: argparse.Namespace) -> None:
+    from dcgan.crawl import DEFAULT_USER_AGENT, CrawlOptions, crawl, read_url_list, summary
+
+    options = CrawlOptions(
+        out=args.out,
+        urls=read_url_list(args.urls) if args.urls else [],
+        start=args.start or [],
+        depth=args.depth,
+        allow=args.allow,
+        deny=args.deny,
+        user_agent=args.user_agent or DEFAULT_USER_AGENT,
+        rate=args.rate,
+        max_file_mb=args.max_file_mb,
+        max_total_mb=args.max_total_mb,
+        min_side=args.min_side,
+        dup_distance=args.dup_distance,
+        allow_private=args.allow_private,
+        timeout=args.timeout,
+        retries=args.retries,
+        backoff=args.backoff,
+        max_redirects=args.max_redirects,
+        verbose=args.verbose,
+    )
+    manifest = crawl(options)
+    print(summary(manifest))
+    if not args.faces:
+        print(f"next: dcgan faces {args.out} --out {Path(args.out) / 'faces'} --force")
+        return
+    if not manifest["images"]:
+        print("faces: no image kept, nothing to align")
+        return
+    from dcgan.datasets.faces import FaceOptions, MtcnnDetector, build_faces
+
+    faces = build_faces(
+        args.out, Path(args.out) / "faces", FaceOptions(size=args.face_size), MtcnnDetector(), force=True
+    )
+    print(f"faces: {len(faces['faces'])} aligned {args.face_size}×{args.face_size} faces in {Path(args.out) / 'faces'}")
 
 
 def cmd_datasets(args: argparse.Namespace) -> None:
@@ -206,6 +246,54 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=None, help="TensorFlow threads for the detector")
     p.add_argument("--force", action="store_true", help="replace an existing --out folder")
     p.set_defaults(func=cmd_faces)
+
+    p = subparsers.add_parser(
+        "crawl",
+        help="download face photos from web pages (polite, resumable) into a folder `dcgan faces` reads",
+        description="Downloads images (JPEG, PNG, WebP, GIF's first frame) from a list of URLs (--urls) or from "
+        "start pages and the same-site pages they link to (--start, --depth) into --out, with OUT/crawl.json: "
+        "each image's URL, page, time, HTTP status and licence hint, and every skipped URL with its reason. "
+        "Obeys robots.txt, waits at least 1/--rate s between requests to a host (AutoThrottle slows down more), "
+        "retries with backoff, caps sizes, reads every image from its bytes, keeps one copy of duplicates and "
+        "refuses file:// and private or local addresses. Interrupted (Ctrl-C, or killed), the same command "
+        "continues it. You are responsible for having the rights to what you crawl.",
+    )
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--urls", type=Path, help="file of image or page URLs, one a line (pages are not followed)")
+    source.add_argument("--start", nargs="+", metavar="URL", help="start pages; same-site links are followed")
+    p.add_argument("--out", type=Path, required=True, help="folder for the images, crawl.json and the crawl state")
+    p.add_argument("--depth", type=int, default=1, help="links followed from a start page (default 1)")
+    p.add_argument("--allow", action="append", default=[], metavar="REGEX", help="follow only pages matching one")
+    p.add_argument("--deny", action="append", default=[], metavar="REGEX", help="never fetch pages or images matching")
+    p.add_argument("--user-agent", default=None, help="User-Agent (default names dcgan-crawl; add a contact)")
+    p.add_argument("--rate", type=float, default=1.0, help="requests per second per host, at most (default 1)")
+    p.add_argument("--max-file-mb", type=float, default=20.0, help="larger downloads are cancelled (default 20)")
+    p.add_argument("--max-total-mb", type=float, default=2000.0, help="stop after fetching this much (default 2000)")
+    p.add_argument("--min-side", type=int, default=64, help="skip images with a side below this (default 64 px)")
+    p.add_argument(
+        "--dup-distance",
+        type=int,
+        default=4,
+        help="the same picture at another size: pHash within this Hamming distance; the largest is kept "
+        "(-1: only identical files are duplicates)",
+    )
+    p.add_argument(
+        "--allow-private",
+        action="append",
+        nargs="?",
+        const="*",
+        default=[],
+        metavar="HOST",
+        help="allow this private or local host (repeatable; alone: any), e.g. a site on 127.0.0.1",
+    )
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    p.add_argument("--retries", type=int, default=2, help="retries of a failed or 5xx request (default 2)")
+    p.add_argument("--backoff", type=float, default=1.0, help="seconds before the first retry, doubled after")
+    p.add_argument("--max-redirects", type=int, default=5, help="redirects followed per request (default 5)")
+    p.add_argument("--faces", action="store_true", help="then run `dcgan faces` on the images into OUT/faces")
+    p.add_argument("--face-size", type=int, default=64, help="side of the aligned faces with --faces")
+    p.add_argument("--verbose", action="store_true", help="Scrapy's log at INFO level")
+    p.set_defaults(func=cmd_crawl)
 
     p = subparsers.add_parser("datasets", help="list the prepared caches under a folder")
     p.add_argument("--root", type=Path, default=Path("data"))

@@ -27,6 +27,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from dcgan.atomic import atomic_dir, write_json_atomic
+from dcgan.crawl.ledger import load_provenance
 from dcgan.data import IMAGE_SUFFIXES, NOT_AN_IMAGE, count_reasons, is_image_name, iter_bytes, list_sources, open_image
 from dcgan.errors import ConfigError, DataError
 
@@ -227,6 +228,12 @@ def _stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem)[:40] or "face"
 
 
+def _source(crawl_record: dict) -> dict:
+    """A crawled photo's provenance, carried into each of its faces."""
+    keys = ("url", "page_url", "fetched_at", "status", "license", "sha256")
+    return {key: crawl_record.get(key) for key in keys}
+
+
 def build_faces(
     src: Path,
     out: Path,
@@ -238,13 +245,18 @@ def build_faces(
 ) -> dict:
     """Write aligned face crops of every photo under `src` (folder or tar) to `out`, with out/faces.json.
 
-    The output is built in a hidden temp folder and renamed at the end, so `out` is whole or untouched.
+    The output is built in a hidden temp folder and renamed at the end, so `out` is whole or untouched. When
+    `src` holds a `crawl.json` (`dcgan crawl`), only the images it lists are read and each face record gets
+    its photo's provenance under "source" (URL, page, time, HTTP status, licence hint).
     Returns the manifest.
     """
     opts = opts or FaceOptions()
     opts.validate()
     src, out = Path(src), Path(out)
     listed = [entry[0] for entry in list_sources(src)]
+    crawled = load_provenance(src)  # a `dcgan crawl` folder: its images only, each face traced to its page
+    if crawled is not None:
+        listed = [name for name in listed if name in crawled]
     names = [name for name in listed if is_image_name(name)]
     skipped = [{"file": name, "reason": NOT_AN_IMAGE} for name in listed if not is_image_name(name)]
     if not names:
@@ -282,6 +294,7 @@ def build_faces(
             for k, face in enumerate(detected):
                 found += 1
                 record = {
+                    **({"source": _source(crawled[name])} if crawled else {}),
                     "file": name,
                     "face": k,
                     "box": [round(v, 1) for v in face.box],
