@@ -132,7 +132,7 @@ def end_to_end(model, n: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=resources.default_model())
+    parser.add_argument("--model", type=Path, help="a bundle with an encoder (default: the shipped model)")
     parser.add_argument("--data", type=Path, default=Path("data/celeba-usual64/test"))
     parser.add_argument("--faces", type=int, default=200, help="test faces reconstructed (0: skip the table)")
     parser.add_argument("--min-id", type=int, default=10_000, help="only CelebA ids above this (unseen in training)")
@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=30, help="raw photos for the end-to-end timing (0: skip)")
     parser.add_argument("--quick", action="store_true", help="smoke run: a few faces, no dlib, no photos")
     args = parser.parse_args()
-    model = load_generator(args.model)
+    model = load_generator(args.model or resources.default_model())
     if args.quick:
         global PIXEL_STEPS
         PIXEL_STEPS = 3

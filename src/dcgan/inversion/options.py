@@ -14,7 +14,7 @@ class EncoderOptions:
     learning_rate: float = 5e-4
     z_weight: float = 0.01
     feature_weight: float = 0.05
-    width: int = 64
+    width: int = 32
     checkpoint_every: int = 250
     seed: int = 0
 
