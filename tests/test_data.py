@@ -141,3 +141,34 @@ def test_batches_are_a_function_of_seed_and_step(tiny_cache) -> None:
     assert not np.array_equal(a.batch(11), a.batch(12))
     epoch = np.concatenate([BatchSource(images, 8, seed=5, flip=False).batch(s) for s in range(8)])
     assert sorted(map(bytes, epoch)) == sorted(map(bytes, np.asarray(images)))  # each image once per epoch
+
+
+@pytest.mark.parametrize("made_by", ["faces", "crawl"])
+def test_prepare_carries_each_image_s_source_into_the_manifests(tmp_path, made_by) -> None:
+    """A folder from `dcgan faces` (faces.json) or `dcgan crawl` (crawl.json): every image of the caches keeps the
+    page it came from."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, image in enumerate(blob_images(4, 16)):
+        Image.fromarray(image).save(src / f"img{i}.png")
+    source = {
+        "url": "http://example.org/a.jpg",
+        "page_url": "http://example.org/",
+        "fetched_at": "2026-11-30T00:00:00Z",
+        "status": 200,
+        "license": "https://creativecommons.org/licenses/by/4.0/",
+        "sha256": "ab",
+    }
+    if made_by == "faces":
+        records = [{"output": "img0.png", "source": source}, {"output": "img1.png"}]
+        (src / "faces.json").write_text(json.dumps({"faces": records}))
+    else:
+        records = [{"file": "img0.png", **source, "extra": 1}]
+        (src / "crawl.json").write_text(json.dumps({"images": records}))
+    manifest = prepare(src, tmp_path / "one", PrepareOptions(size=16), progress=False)
+    assert manifest["sources"] == {"img0.png": source}
+    prepare(src, tmp_path / "split", PrepareOptions(size=16), split="0.5,0.25,0.25", progress=False)
+    found = {}
+    for part in ("train", "val", "test"):
+        found.update(json.loads((tmp_path / "split" / part / "manifest.json").read_text()).get("sources", {}))
+    assert found == {"img0.png": source}

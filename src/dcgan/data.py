@@ -171,6 +171,23 @@ def fingerprint(src: Path, entries: list[tuple], opts: PrepareOptions, assignmen
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def carried_sources(src: Path) -> dict[str, dict]:
+    """file → where it came from, for a folder made by `dcgan faces` (faces.json records with a `source`) or by
+    `dcgan crawl` (crawl.json); `prepare` carries it into its manifests, so each image traces back to its page."""
+    from dcgan.datasets.faces import MANIFEST, crawl_source
+
+    src = Path(src)
+    if not src.is_dir():
+        return {}
+    try:
+        faces = json.loads((src / MANIFEST).read_text())["faces"]
+    except (OSError, ValueError, KeyError, TypeError):
+        from dcgan.crawl.ledger import load_provenance
+
+        return {name: crawl_source(record) for name, record in (load_provenance(src) or {}).items()}
+    return {f["output"]: f["source"] for f in faces if isinstance(f, dict) and "output" in f and "source" in f}
+
+
 def prepare(
     src: Path,
     out: Path,
@@ -221,6 +238,12 @@ def prepare(
             return old
 
     placements = {e[0]: e[3] for e in entries}
+    sources = carried_sources(src)
+
+    def traced(kept: list[str]) -> dict:
+        found = {name: sources[name] for name in kept if name in sources}
+        return {"sources": found} if found else {}
+
     base = {
         "source": str(src.resolve()),
         "size": opts.size,
@@ -253,7 +276,8 @@ def prepare(
             _truncate(folder / "images.npy", counts[cache])
             if cache != SINGLE:
                 write_json_atomic(
-                    folder / "manifest.json", {**base, "split": cache, "count": counts[cache], "files": files[cache]}
+                    folder / "manifest.json",
+                    {**base, "split": cache, "count": counts[cache], "files": files[cache], **traced(files[cache])},
                 )
         manifest = {
             **base,
@@ -268,6 +292,7 @@ def prepare(
         }
         if SINGLE in files:
             manifest["files"] = files[SINGLE]
+            manifest.update(traced(files[SINGLE]))
         write_json_atomic(staging / "manifest.json", manifest)
     say(
         f"wrote {manifest['count']} images to {out} ({counts}); skipped {len(skipped)}"

@@ -228,7 +228,7 @@ def _stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem)[:40] or "face"
 
 
-def _source(crawl_record: dict) -> dict:
+def crawl_source(crawl_record: dict) -> dict:
     """A crawled photo's provenance, carried into each of its faces."""
     keys = ("url", "page_url", "fetched_at", "status", "license", "sha256")
     return {key: crawl_record.get(key) for key in keys}
@@ -294,7 +294,7 @@ def build_faces(
             for k, face in enumerate(detected):
                 found += 1
                 record = {
-                    **({"source": _source(crawled[name])} if crawled else {}),
+                    **({"source": crawl_source(crawled[name])} if crawled else {}),
                     "file": name,
                     "face": k,
                     "box": [round(v, 1) for v in face.box],
