@@ -22,7 +22,11 @@ from dcgan.config import Config
 from dcgan.data import PrepareOptions, prepare
 from dcgan.inversion.options import EncoderOptions
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+# ../shared/datasets: the nearest one above the tests (a clone in any sub-folder finds it)
+SHARED = next(
+    (p / "shared" / "datasets" for p in Path(__file__).resolve().parents if (p / "shared" / "datasets").is_dir()),
+    Path(__file__).resolve().parents[2] / "shared" / "datasets",
+)
 
 
 def tiny_config(**changes) -> Config:

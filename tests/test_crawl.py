@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED
 from PIL import Image
 
 from dcgan.crawl import UrlGuard, is_local_address
 
-SHARED = next((p / "shared" / "datasets" for p in Path(__file__).resolve().parents if (p / "shared").is_dir()), None)
-CROPS = SHARED / "raw-samples" / "celeba-crops-varsize-200.tar" if SHARED else None
+CROPS = SHARED / "raw-samples" / "celeba-crops-varsize-200.tar"
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
@@ -394,7 +394,7 @@ def test_killed_crawl_resumes_to_the_same_files(tmp_path) -> None:
 # crawl + --faces on real photos
 
 
-@pytest.mark.skipif(CROPS is None or not CROPS.is_file(), reason="shared celeba-crops-varsize-200.tar not found")
+@pytest.mark.skipif(not CROPS.is_file(), reason="shared celeba-crops-varsize-200.tar not found")
 def test_crawl_then_faces_traces_each_face_to_its_page(tmp_path) -> None:
     with tarfile.open(CROPS) as tar:
         members = sorted((m for m in tar if m.isfile() and m.name.endswith(".jpg")), key=lambda m: m.name)[:5]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED
 from PIL import Image, ImageFile
 
 import dcgan
@@ -23,7 +24,6 @@ from dcgan.errors import DataError
 from dcgan.photos import MAX_PHOTO_BYTES, REASONS, AlignedFace, PhotoError, align_face, read_photo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
-SHARED = next((p / "shared" / "datasets" for p in Path(__file__).resolve().parents if (p / "shared").is_dir()), None)
 RAW_IDS = ("000001", "000002", "000009")
 CROP_IDS = ("000011", "006903")
 
@@ -71,7 +71,7 @@ def celeba() -> dict[str, Image.Image]:
     006903 only on the padded retry (MTCNN's score on it as it is stays under 0.9)."""
     raw, faces = (
         (SHARED / "raw-samples/celeba-aligned-89x109-1k.tar", SHARED / "faces64/celeba64.tar")
-        if SHARED
+        if SHARED.is_dir()
         else (None, None)
     )
     if not (raw and raw.exists() and faces.exists()):
