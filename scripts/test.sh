@@ -11,7 +11,7 @@ if ! command -v chromium >/dev/null; then
     echo "warning: chromium missing and not root; browser tests will be skipped" >&2
   fi
 fi
-scripts/setup.sh test,datasets,eval,tune,controls,photo,crawl
+scripts/setup.sh test,datasets,eval,tune,controls,photo,crawl,web
 .venv/bin/ruff check src tests benchmarks
 if [ -f web/package.json ]; then
   (cd web && npm test --silent)
