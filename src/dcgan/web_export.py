@@ -20,7 +20,6 @@ export against TensorFlow (`FaceGenerator.generate`) on 64 fixed z, in grey leve
 from __future__ import annotations
 
 import datetime
-import functools
 import hashlib
 import json
 from pathlib import Path
@@ -30,7 +29,7 @@ import numpy as np
 
 from dcgan import __version__
 from dcgan.atomic import atomic_dir, write_json_atomic
-from dcgan.bundle import WEIGHTS_FILE
+from dcgan.bundle import WEIGHTS_FILE, weights_digest
 from dcgan.errors import ModelError
 from dcgan.images import to_uint8
 
@@ -50,17 +49,6 @@ PADS = [1, 1, 2, 2]  # TF "same", stride 2, kernel 5: 1 row/column cropped befor
 PARITY_SAMPLES = 64
 PARITY_SEED = 0
 PARITY_MEAN, PARITY_MAX = 1.0, 8  # grey levels: an export past either is refused
-
-
-def _digest(path: Path) -> str:
-    stat = path.stat()
-    return _cached_digest(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_digest(path: str, _mtime_ns: int, _size: int) -> str:
-    """sha256 of a file, computed again only when its mtime or size changes (servers ask on every request)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _folded_bn(model: keras.Model, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -231,7 +219,7 @@ def export_web(model_dir: Path | str, dtype: str = "float16") -> Path:
             "file": ONNX_FILE,
             "bytes": path.stat().st_size,
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "generator_sha256": _digest(model_dir / WEIGHTS_FILE),
+            "generator_sha256": weights_digest(model_dir / WEIGHTS_FILE),
             "opset": OPSET,
             "weights_dtype": dtype,
             **({"weights_float32": widened} if widened else {}),  # beyond float16's range
@@ -262,7 +250,7 @@ def web_export_info(model_dir: Path | str) -> dict | None:
     model_dir = Path(model_dir)
     try:
         info = json.loads((model_dir / WEB_DIR / INFO_FILE).read_text())
-        current = info.get("format") == FORMAT and info["generator_sha256"] == _digest(model_dir / WEIGHTS_FILE)
+        current = info.get("format") == FORMAT and info["generator_sha256"] == weights_digest(model_dir / WEIGHTS_FILE)
         if not current or (model_dir / WEB_DIR / info["file"]).stat().st_size != info["bytes"]:
             return None
     except (OSError, ValueError, KeyError, TypeError):

@@ -14,7 +14,6 @@ measurements) and `directions.npz` (the vectors). Three kinds of vector, all uni
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +27,6 @@ from dcgan.errors import ModelError
 JSON_FILE = "directions.json"
 ARRAYS_FILE = "directions.npz"
 FORMAT = 1
-
-
-def weights_digest(path: Path) -> str:
-    """sha256 of a bundle's generator weights: directions are valid only for the weights they were fitted to."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def sefa(generator: keras.Model) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +83,7 @@ class Directions:
     @classmethod
     def load(cls, model_dir: Path) -> Directions:
         """The directions of a bundle; a ModelError if there are none or they were fitted to other weights."""
-        from dcgan.bundle import WEIGHTS_FILE
+        from dcgan.bundle import WEIGHTS_FILE, weights_digest
 
         model_dir = Path(model_dir)
         try:

@@ -25,9 +25,9 @@ import numpy as np
 
 from dcgan import __version__
 from dcgan.atomic import atomic_dir
-from dcgan.bundle import WEIGHTS_FILE, FaceGenerator
+from dcgan.bundle import WEIGHTS_FILE, FaceGenerator, weights_digest
 from dcgan.controls.classifier import ATTRIBUTES, load_classifier
-from dcgan.controls.directions import FORMAT, Directions, sefa, weights_digest
+from dcgan.controls.directions import FORMAT, Directions, sefa
 from dcgan.controls.identity import FaceIdentity
 from dcgan.controls.runtime import AGE, CLASSIFIER_DIR, Classifier, Controls, calibrate
 from dcgan.data import Cache

@@ -43,8 +43,7 @@ def has_encoder(model_dir: Path) -> bool:
 
 def save_encoder(model_dir: Path, encoder, info: dict) -> Path:
     """Write the encoder into the bundle (float16 weights, tied to the generator's sha256), atomically."""
-    from dcgan.bundle import WEIGHTS_FILE, save_variables
-    from dcgan.controls.directions import weights_digest
+    from dcgan.bundle import WEIGHTS_FILE, save_variables, weights_digest
 
     model_dir = Path(model_dir)
     with atomic_dir(model_dir / ENCODER_DIR) as staging:
@@ -66,8 +65,7 @@ class Inverter:
     @classmethod
     def load(cls, model) -> Inverter:
         """The inverter of a loaded `FaceGenerator`; a ModelError when its bundle has no (matching) encoder."""
-        from dcgan.bundle import WEIGHTS_FILE, assign_variables
-        from dcgan.controls.directions import weights_digest
+        from dcgan.bundle import WEIGHTS_FILE, assign_variables, weights_digest
 
         folder = Path(model.model_dir) / ENCODER_DIR
         try:
