@@ -165,7 +165,7 @@ def test_cross_takes_each_direction_from_one_parent(controls):
         controls.cross(parents, 2, weights=[0, 0, 0])
 
 
-def test_refiner_crosses_the_boundary_and_holds_the_rest():
+def tiny_refiner():
     import keras
 
     from dcgan.controls.refine import Refiner
@@ -176,7 +176,11 @@ def test_refiner_crosses_the_boundary_and_holds_the_rest():
     image = keras.Input((8, 8, 3))
     flat = keras.layers.Flatten()(keras.layers.Rescaling(1 / 127.5, offset=-1)(image))
     classifier = keras.Model(image, {"attributes": keras.layers.Dense(2)(flat), "age": keras.layers.Dense(1)(flat)})
-    refiner = Refiner(generator, classifier, np.zeros(2), {"mean": 33.0, "std": 20.0}, -1.0, 1.0)
+    return Refiner(generator, classifier, np.zeros(2), {"mean": 33.0, "std": 20.0}, -1.0, 1.0)
+
+
+def test_refiner_crosses_the_boundary_and_holds_the_rest():
+    refiner = tiny_refiner()
     z = np.random.default_rng(0).uniform(-0.5, 0.5, (16, DIM)).astype(np.float32)
     start = refiner.scores(z)[0].numpy()
     amounts = np.zeros((16, 3), np.float32)
@@ -190,3 +194,20 @@ def test_refiner_crosses_the_boundary_and_holds_the_rest():
     drift = np.abs(refiner.scores(free)[0].numpy()[:, 1] - start[:, 1])
     assert np.mean(np.abs(final[:, 1] - start[:, 1])) < np.mean(drift)  # holding keeps the other attribute closer
     assert np.abs(solved).max() <= 1 and np.all((lost >= 0) & (lost <= 1))
+
+
+def test_refiner_goes_on_for_the_faces_short_of_their_goal_alone(monkeypatch):
+    from dcgan.controls import refine
+
+    monkeypatch.setattr(refine, "LEARNING_RATE", 0.002)  # small steps: MIN_STEPS get no face there
+    refiner = tiny_refiner()
+    z = np.random.default_rng(1).uniform(-0.5, 0.5, (8, DIM)).astype(np.float32)
+    amounts = np.zeros((8, 3), np.float32)
+    amounts[:, 0] = np.where(refiner.scores(z)[0].numpy()[:, 0] > 0, -1, 1)
+    args = (amounts, np.array([2, 2, 1], np.float32), np.zeros(3, np.float32), np.zeros_like(amounts))
+    together, lost = refiner.solve(z, *args)
+    alone = np.concatenate([refiner.solve(z[i : i + 1], amounts[i : i + 1], *args[1:])[0] for i in range(8)])
+    np.testing.assert_allclose(together, alone, atol=1e-4)  # a face's result does not depend on its batch
+    monkeypatch.setattr(refine, "MAX_STEPS", refine.MIN_STEPS)
+    _, short_lost = tiny_refiner().solve(z, *args)
+    assert np.mean(lost) < np.mean(short_lost)  # the steps after MIN_STEPS got the faces closer
