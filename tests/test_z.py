@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import tiny_config
 
 from dcgan.errors import ModelError
-from dcgan.z import check_z, clip_z, contract_of, fixed_z, sample_z, sample_z_stateless, truncate
+from dcgan.z import check_z, clip_z, contract_of, fixed_z, sample_z, sample_z_stateless, seeded_z, truncate
 
 UNIFORM = {"dim": 4, "prior": "uniform", "low": -0.5, "high": 2.0}
 NORMAL = {"dim": 3, "prior": "normal", "low": -3.0, "high": 3.0}
@@ -100,3 +103,13 @@ def test_truncation_pulls_z_toward_the_centre_along_its_direction() -> None:
 def test_truncation_outside_zero_one_is_refused(psi) -> None:
     with pytest.raises(ModelError, match=r"truncation must be in \(0, 1\]"):
         sample_z({"dim": 4, "prior": "uniform", "low": -1.0, "high": 1.0}, 2, seed=0, truncation=psi)
+
+
+def test_a_typed_seed_gives_the_pages_z_number_for_number() -> None:
+    cases = json.loads((Path(__file__).parent / "fixtures" / "seeded_z.json").read_text())["cases"]
+    for case in cases:
+        z = seeded_z(case["z"], case["seed"], case["truncation"])
+        assert z.dtype == np.float32 and z.shape == (case["z"]["dim"],)
+        # the uniform prior is exact; Box-Muller's log and cos may differ by an ulp between JavaScript and C
+        np.testing.assert_allclose(z, case["expected"], rtol=0, atol=0 if case["z"]["prior"] == "uniform" else 1e-6)
+    assert not np.array_equal(seeded_z(cases[1]["z"], 1), seeded_z(cases[1]["z"], 2))

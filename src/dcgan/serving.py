@@ -32,7 +32,7 @@ from dcgan.inversion.refine import CHUNK
 from dcgan.inversion.runtime import has_encoder
 from dcgan.photos import MAX_PHOTO_BYTES
 from dcgan.web_export import ONNX_FILE, web_entry, web_export_info
-from dcgan.z import check_z, clip_z, json_schema, outside, rescale_z
+from dcgan.z import check_z, clip_z, json_schema, outside, rescale_z, seeded_z
 
 WEB_DIST = resources.web_dist()  # None when the page is not built
 MAX_BATCH = 64
@@ -450,7 +450,7 @@ def create_app(
         name, generator = studio.model(model)
         seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
         psi = generator.default_truncation if truncation is None else truncation
-        z = clip_z(generator.z_contract, generator.sample_z(1, seed, psi))
+        z = seeded_z(generator.z_contract, seed, psi)[None]  # the page's local engine draws the same z
         images = await faces(name, z)
         return {"seed": seed, "truncation": psi, "model": name, "z": z[0].tolist(), "image": data_url(images[0])}
 

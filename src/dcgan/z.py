@@ -11,11 +11,14 @@ from the prior is pulled toward the prior's centre, z ← c + ψ·(z − c) with
 same seed keeps its direction at every ψ, so one face moves from typical to distinctive as ψ goes from 0 to 1.
 
 Training draws z with `sample_z_stateless`, a pure function of a TensorFlow stateless seed (a resumed run draws
-exactly the z of an uninterrupted one); everything else draws with `sample_z` (NumPy, seeded).
+exactly the z of an uninterrupted one); everything else draws with `sample_z` (NumPy, seeded), except the face of
+a seed a person types (`/api/random?seed=`, the page's seed box): `seeded_z`, whose small portable generator the
+page runs too, so a seed shows the same face whether the browser or the server makes it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -57,6 +60,46 @@ def sample_z(
     else:
         z = rng.standard_normal(shape).astype(np.float32)
     return truncate(contract, z, truncation)
+
+
+def _mulberry32(seed: int):
+    """mulberry32 (Tommy Ettinger, public domain): uniform floats in [0, 1), as the page's `seededRandom` gives them."""
+    state = seed & 0xFFFFFFFF
+
+    def imul(a: int, b: int) -> int:
+        return (a * b) & 0xFFFFFFFF
+
+    def next_float() -> float:
+        nonlocal state
+        state = (state + 0x6D2B79F5) & 0xFFFFFFFF
+        t = imul(state ^ (state >> 15), state | 1)
+        t ^= (t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
+        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
+
+    return next_float
+
+
+def seeded_z(source: Config | ZContract, seed: int, truncation: float = 1.0) -> np.ndarray:
+    """The z (dim, float32) of a seed a person types: the page's `sampleZ`, number for number.
+
+    mulberry32 draws in float64: uniform low + (high − low)·u, or Box–Muller for the normal prior; then
+    c + ψ·(z − c), clipped into [low, high] and rounded to float32, in that order, as the page does.
+    """
+    contract = contract_of(source)
+    psi = check_truncation(truncation)
+    random = _mulberry32(seed)
+    low, high = contract["low"], contract["high"]
+
+    def normal() -> float:
+        u = 0.0
+        while u == 0.0:
+            u = random()
+        return math.sqrt(-2 * math.log(u)) * math.cos(2 * math.pi * random())
+
+    draw = normal if contract["prior"] == "normal" else lambda: low + (high - low) * random()
+    z = np.array([draw() for _ in range(contract["dim"])], np.float64)
+    centre = (low + high) / 2
+    return np.clip(centre + psi * (z - centre), low, high).astype(np.float32)
 
 
 def check_truncation(truncation: float) -> float:

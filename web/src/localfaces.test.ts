@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { RgbaImage } from './engine'
 import { arithmeticZ, clipZ, interpolateZ, localFaces, sampleZ, seededRandom } from './localfaces'
@@ -14,6 +15,15 @@ describe('z in the browser', () => {
     const draws = Array.from({ length: 1000 }, r)
     expect(Math.min(...draws)).toBeGreaterThanOrEqual(0)
     expect(Math.max(...draws)).toBeLessThan(1)
+  })
+
+  it("a seed gives the server's z (dcgan.z.seeded_z checks the same numbers in tests/test_z.py)", () => {
+    const url = new URL('../../tests/fixtures/seeded_z.json', import.meta.url)
+    const { cases } = JSON.parse(readFileSync(url, 'utf8')) as {
+      cases: { seed: number; truncation: number; z: ZContract; expected: number[] }[]
+    }
+    expect(cases.length).toBeGreaterThan(3)
+    for (const c of cases) expect(sampleZ(c.z, c.seed, c.truncation)).toEqual(c.expected)
   })
 
   it('uniform z fills [low, high] of the contract, with its dimension', () => {

@@ -33,7 +33,7 @@ export function clipZ(z: number[], c: ZContract): number[] {
 /**
  * One z from the prior (uniform on [low, high], or the standard normal), pulled toward
  * the centre by ψ = `truncation` and clipped into [low, high], as the server's /api/random does.
- * The same seed gives the same z here (not the server's: numpy draws differently).
+ * The same seed gives the same z here as on the server (dcgan.z.seeded_z runs this generator too).
  */
 export function sampleZ(c: ZContract, seed: number, truncation = 1): number[] {
   if (!(truncation > 0 && truncation <= 1)) throw new Error(`truncation must be in (0, 1], got ${truncation}`)
