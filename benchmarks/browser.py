@@ -13,12 +13,13 @@ Per engine:
 - load: from navigation to `[data-testid=engine]` `data-state=ready` (performance.now() in the page, which
   starts at navigation): cold (a new browser context, empty caches) and cached (the same context, reloaded:
   the model from the Cache API, the scripts from the HTTP cache); for the server, to the first face shown;
-- face: `window.__dcganEngine.faces().generatePng(z)` at batch 1 (what painting calls: the face as a PNG),
-  median and p95 over --faces random z after 3 warm-up faces; `engine` is the engine's own ms/face (the
-  ONNX run and the conversion to pixels, without the PNG);
+- face: `window.__dcganEngine.faces().generatePng(z)` at batch 1 (the face as a PNG, what the server's
+  painting gets; the page draws the browser engine's pixels with no PNG), median and p95 over --faces random z
+  after 3 warm-up faces; `engine` is the engine's own ms/face (the ONNX run and the conversion to pixels);
 - paint: from a click's pointerdown on a `[data-testid=z-cell]` (a swatch selected; its Event.timeStamp) to the
-  new face drawn (the `[data-testid=face]` src changed, the image decoded, then the next animation frame),
-  median and p95 over --paints clicks (the swatch alternates, so every click changes z). Goal: median ≤ 50 ms;
+  new face drawn (the `[data-testid=face]` canvas' `data-drawn` counter changed, set once the pixels are on it,
+  then the next animation frame), median and p95 over --paints clicks (the swatch alternates, so every click
+  changes z). Goal: median ≤ 50 ms;
 - morph: the morph panel's call, `faces().interpolate(…, steps=16)` (16 frames, as data URLs), median total
   over --morphs runs. Goal: ≤ 0.5 s.
 
@@ -69,19 +70,15 @@ BROWSER_FLAGS = [
 ENGINES = ("webgpu", "webgl", "wasm", "server")
 READY_GOAL_MS = {"paint": 50.0, "morph": 500.0}
 
-# Load marks in every page: when the engine's label turns ready/failed, and when the first face is decoded.
+# Load marks in every page: when the engine's label turns ready/failed, and when the first face is drawn.
 MARKS = """(() => {
   const marks = (window.__bench = { ready: null, failed: null, firstFace: null })
-  const faceShown = (img) => {
-    if (marks.firstFace !== null || !img.src) return
-    img.decode().then(() => { if (marks.firstFace === null) marks.firstFace = performance.now() }, () => undefined)
-  }
   new MutationObserver(() => {
     const s = document.querySelector('[data-testid=engine]')?.getAttribute('data-state')
     if (s === 'ready' && marks.ready === null) marks.ready = performance.now()
     if (s === 'failed' && marks.failed === null) marks.failed = performance.now()
     const face = document.querySelector('[data-testid=face]')
-    if (face) faceShown(face)
+    if (face?.dataset.drawn && marks.firstFace === null) marks.firstFace = performance.now()
   }).observe(document, { subtree: true, childList: true, attributes: true })
 })()"""
 
@@ -102,22 +99,23 @@ FACES = """async ({ n, dim }) => {
   return out
 }"""
 
-# Armed before a click: resolves with ms from the click's pointerdown to the new face decoded and a frame drawn.
+# Armed before a click: resolves with ms from the click's pointerdown to the new face's pixels on the canvas
+# (its data-drawn counter moves once they are) and the next animation frame.
 ARM_PAINT = """() => {
-  const face = document.querySelector('[data-testid=face]')
-  const previous = face.src
+  const previous = document.querySelector('[data-testid=face]').dataset.drawn
   let start = null
   document.addEventListener('pointerdown', (e) => { start = e.timeStamp }, { capture: true, once: true })
   window.__paint = new Promise((resolve, reject) => {
     const timer = setTimeout(() => { observer.disconnect(); reject(new Error('no new face in 20 s')) }, 20000)
     const observer = new MutationObserver(() => {
-      const img = document.querySelector('[data-testid=face]')
-      if (!img || !img.src || img.src === previous || start === null) return
+      const face = document.querySelector('[data-testid=face]')
+      if (!face || face.dataset.drawn === previous || start === null) return
       observer.disconnect()
       clearTimeout(timer)
-      img.decode().catch(() => undefined).then(() => requestAnimationFrame(() => resolve(performance.now() - start)))
+      requestAnimationFrame(() => resolve(performance.now() - start))
     })
-    observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ['src'], childList: true })
+    const watched = { subtree: true, attributes: true, attributeFilter: ['data-drawn'], childList: true }
+    observer.observe(document.body, watched)
   })
 }"""
 

@@ -79,26 +79,29 @@ def browser(server):
         yield instance
 
 
-def face_src(page) -> str:
-    return page.get_attribute("[data-testid=face]", "src") or ""
+def face_drawn(page) -> str:
+    """How many faces the face's canvas has drawn (its data-drawn counter), "" before the first."""
+    return page.get_attribute("[data-testid=face]", "data-drawn") or ""
 
 
 def wait_for_new_face(page, previous: str) -> str:
+    """Waits until the face's canvas draws a face after drawing `previous` ("": any face); returns its counter."""
     page.wait_for_function(
         "prev => { const f = document.querySelector('[data-testid=face]');"
-        " return f && f.src && f.src !== prev && f.complete; }",
+        " return f && f.dataset.drawn && f.dataset.drawn !== prev; }",
         arg=previous,
         timeout=20_000,
     )
-    return face_src(page)
+    return face_drawn(page)
 
 
 def face_pixels(page) -> np.ndarray:
-    data = page.evaluate("""async () => {
-        const response = await fetch(document.querySelector('[data-testid=face]').src);
-        return Array.from(new Uint8Array(await response.arrayBuffer()));
+    """The face on show as drawn on its canvas (the model's size), RGB."""
+    width, height, rgba = page.evaluate("""() => {
+        const c = document.querySelector('[data-testid=face]');
+        return [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)];
     }""")
-    return np.asarray(Image.open(io.BytesIO(bytes(data))).convert("RGB"))
+    return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[..., :3]
 
 
 def settled_face(page, expected: np.ndarray, timeout: float = 20.0) -> np.ndarray:

@@ -50,6 +50,10 @@ def test_painting_runs_in_the_browser_and_matches_the_server(web_model, tmp_path
             time.sleep(0.2)
         difference = np.abs(local - server)
         assert difference.mean() <= 1 and difference.max() <= 8, (difference.mean(), difference.max())
+        page.locator("[data-testid=history-item]").nth(1).wait_for()  # the painted face, kept after its frame
+        page.set_viewport_size({"width": 1280, "height": 2000})  # the face and the morph slots in view at once
+        page.drag_and_drop("[data-testid=face]", "[data-testid=morph-a]")  # the face's canvas drags to a slot
+        page.locator("[data-testid=morph-a] img").wait_for(timeout=5_000)
         assert len(generated) == calls  # no /api/generate once the local engine is ready
         assert not errors
 

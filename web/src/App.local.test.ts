@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import App from './App.vue'
+import FacePanel from './components/FacePanel.vue'
+import type { FaceScreen } from './facescreen'
 import type { ModelsResponse } from './types'
 
 const fake = vi.hoisted(() => ({
@@ -34,10 +36,14 @@ vi.mock('./ort', () => ({
   }),
   browserFeatures: async () => ({ webgpu: false, webgl: false }),
   modelCache: async () => null,
+}))
+
+vi.mock('./canvas', () => ({
   canvasEncoder: {
     png: async (i: { data: Uint8ClampedArray }) => new Blob([`local:${i.data[0]}`], { type: 'image/png' }),
     dataUrl: async (i: { data: Uint8ClampedArray }) => `data:image/png;base64,LOCAL${i.data[0]}`,
   },
+  domPainter: { decode: async () => ({}), draw: () => undefined, release: () => undefined },
 }))
 
 const MODEL_BYTES = Uint8Array.from({ length: 10 }, (_, i) => i)
@@ -130,6 +136,13 @@ afterEach(() => {
 
 const cells = (w: VueWrapper) => w.findAll('[data-testid="z-cell"]')
 const engine = (w: VueWrapper) => w.find('[data-testid="engine"]')
+/** What the face's canvas shows: an image URL, "png" (the server's live answer) or "pixels:<red>" (the browser's). */
+function face(w: VueWrapper): string | undefined {
+  expect(w.find('canvas[data-testid="face"]').exists()).toBe(true)
+  const picture = (w.findComponent(FacePanel).props('screen') as FaceScreen).picture
+  if (picture === null || typeof picture === 'string') return picture ?? undefined
+  return picture instanceof Blob ? 'png' : `pixels:${picture.data[0]}`
+}
 const serverCalls = () => calls.filter((c) => c.startsWith('/api/') && !c.startsWith('/api/models'))
 
 function click(el: Element): void {
@@ -157,7 +170,7 @@ describe('App with the generator in the browser', () => {
   it('shows the download, then paints, randomizes, undoes, morphs and does arithmetic with no server call', async () => {
     const w = await start()
     // the first face came from the server while the model loads
-    expect(w.find('[data-testid="face"]').attributes('src')).toBe('data:image/png;base64,SERVER')
+    expect(face(w)).toBe('data:image/png;base64,SERVER')
     await vi.waitFor(() => expect(engine(w).text()).toBe('Loading the face model: 40%'))
     expect(engine(w).attributes('data-engine')).toBe('server')
     expect(engine(w).attributes('data-state')).toBe('loading')
@@ -169,16 +182,16 @@ describe('App with the generator in the browser', () => {
 
     calls = []
     await paintWhite(w, 0)
-    await vi.waitFor(() => expect(w.find('[data-testid="face"]').attributes('src')).toMatch(/^blob:/))
+    await vi.waitFor(() => expect(face(w)).toBe('pixels:255'))
     expect(fake.runs.at(-1)).toBe(1)
     await vi.waitFor(() => expect(w.findAll('[data-testid="history-item"]')).toHaveLength(2))
 
     await w.find('[data-testid="undo"]').trigger('click')
     await flushPromises()
-    expect(w.find('[data-testid="face"]').attributes('src')).toBe('data:image/png;base64,SERVER')
+    expect(face(w)).toBe('data:image/png;base64,SERVER')
 
     await w.find('[data-testid="random"]').trigger('click')
-    await vi.waitFor(() => expect(w.find('[data-testid="face"]').attributes('src')).toMatch(/^data:image\/png;base64,LOCAL\d+$/))
+    await vi.waitFor(() => expect(face(w)).toMatch(/^data:image\/png;base64,LOCAL\d+$/))
     expect(w.find('[data-testid="notice"]').text()).toMatch(/Random face \(seed \d+\)/)
     const z = cells(w).map((c) => Number(c.attributes('data-value')))
     expect(z).toHaveLength(100)
@@ -239,7 +252,7 @@ describe('App with the generator in the browser', () => {
     expect(calls).toContain('models.json')
     expect(calls).toContain('models/m1/generator.onnx') // relative: works from a sub-folder
     expect(engine(w).attributes('data-engine')).toBe('local-wasm')
-    expect(w.find('[data-testid="face"]').attributes('src')).toMatch(/^data:image\/png;base64,LOCAL/)
+    expect(face(w)).toMatch(/^data:image\/png;base64,LOCAL/)
     expect(w.find('[data-testid="serverless-note"]').exists()).toBe(true)
     expect(w.find('[data-testid="photo-open"]').exists()).toBe(false)
     expect(w.find('#photo').exists()).toBe(false)
@@ -248,7 +261,7 @@ describe('App with the generator in the browser', () => {
     expect(w.find('[data-testid="error"]').exists()).toBe(false)
 
     await paintWhite(w, 3)
-    await vi.waitFor(() => expect(w.find('[data-testid="face"]').attributes('src')).toMatch(/^blob:/))
+    await vi.waitFor(() => expect(face(w)).toMatch(/^pixels:\d+$/))
     // only the failed /api/models probe ever went to the server
     expect(calls.filter((c) => c.startsWith('/api/'))).toEqual(['/api/models'])
   })

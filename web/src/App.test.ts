@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import App from './App.vue'
 import { faceId } from './breeding'
+import FacePanel from './components/FacePanel.vue'
+import type { FaceScreen } from './facescreen'
 import type { ModelsResponse } from './types'
 
 const SUMMARY = {
@@ -172,7 +174,12 @@ async function start(): Promise<VueWrapper> {
 
 const cells = (w: VueWrapper) => w.findAll('[data-testid="z-cell"]')
 const values = (w: VueWrapper) => cells(w).map((c) => Number(c.attributes('data-value')))
-const faceSrc = (w: VueWrapper) => w.find('[data-testid="face"]').attributes('src')
+/** What the face's canvas shows: an image URL, or "png" (the server's live answer). */
+function faceSrc(w: VueWrapper): string | undefined {
+  expect(w.find('canvas[data-testid="face"]').exists()).toBe(true)
+  const picture = (w.findComponent(FacePanel).props('screen') as FaceScreen).picture
+  return picture instanceof Blob ? 'png' : (picture as string | null) ?? undefined
+}
 const generateCalls = () => calls.filter((c) => c.url === '/api/generate')
 
 function click(el: Element, shiftKey = false): void {
@@ -213,7 +220,7 @@ describe('App', () => {
     click(cells(w)[0].element)
     await flushPromises()
     expect(values(w)[0]).toBe(1)
-    await vi.waitFor(() => expect(faceSrc(w)).toMatch(/^blob:face-/))
+    await vi.waitFor(() => expect(faceSrc(w)).toBe('png'))
     const sent = generateCalls().at(-1)!.body!
     expect(sent.model).toBe('m1')
     expect((sent.z as number[])[0]).toBe(1)

@@ -65,26 +65,6 @@ export async function detectFeatures(
   return { webgpu, webgl }
 }
 
-/** numpy's np.rint: to the nearest whole number, halves to the even one. */
-export function roundHalfEven(v: number): number {
-  const f = Math.floor(v)
-  const d = v - f
-  if (d > 0.5) return f + 1
-  if (d < 0.5) return f
-  return f % 2 === 0 ? f : f + 1
-}
-
-/**
- * One output value in `range` as a byte, as dcgan.images.to_uint8 does it for [-1, 1]:
- * clip(rint((x + 1) * 127.5), 0, 255) in float32 arithmetic.
- */
-export function toUint8(x: number, range: readonly [number, number] = [-1, 1]): number {
-  if (Number.isNaN(x)) return 0
-  const [low, high] = range
-  const v = Math.fround(Math.fround(x - low) * Math.fround(255 / (high - low)))
-  return Math.min(255, Math.max(0, roundHalfEven(v)))
-}
-
 /** An RGBA picture (ImageData's shape, without needing a DOM). */
 export interface RgbaImage {
   width: number
@@ -92,7 +72,11 @@ export interface RgbaImage {
   data: Uint8ClampedArray
 }
 
-/** A batch of images [N, H, W, C] (or [N, C, H, W]) with C = 1 or 3 as RGBA pictures (grey repeated, alpha 255). */
+/**
+ * A batch of images [N, H, W, C] (or [N, C, H, W]) with C = 1 or 3 as RGBA pictures (grey repeated, alpha 255),
+ * each value in `range` as a byte as dcgan.images.to_uint8 does it for [-1, 1]: clip(rint((x + 1) * 127.5), 0, 255)
+ * in float32 arithmetic. A Uint8ClampedArray does the clip and the rint (halves to even; NaN gives 0) as it stores.
+ */
 export function tensorToImages(
   data: ArrayLike<number>,
   dims: readonly number[],
@@ -106,18 +90,16 @@ export function tensorToImages(
   if (data.length !== n * height * width * channels) {
     throw new Error(`the generator gave ${data.length} values for shape [${dims.join(', ')}]`)
   }
-  const images: RgbaImage[] = []
+  const [low, high] = range
+  const scale = Math.fround(255 / (high - low))
   const plane = height * width
+  const [pixelStep, channelStep] = layout === 'NHWC' ? [channels, 1] : [1, plane]
+  const images: RgbaImage[] = []
   for (let i = 0; i < n; i++) {
-    const out = new Uint8ClampedArray(plane * 4)
-    const base = i * plane * channels
-    for (let p = 0; p < plane; p++) {
-      for (let k = 0; k < 3; k++) {
-        const ch = channels === 1 ? 0 : k
-        const index = layout === 'NHWC' ? base + p * channels + ch : base + ch * plane + p
-        out[p * 4 + k] = toUint8(data[index], range)
-      }
-      out[p * 4 + 3] = 255
+    const out = new Uint8ClampedArray(plane * 4).fill(255)
+    for (let k = 0; k < 3; k++) {
+      let at = i * plane * channels + (channels === 1 ? 0 : k) * channelStep
+      for (let o = k; o < out.length; o += 4, at += pixelStep) out[o] = Math.fround(Math.fround(data[at] - low) * scale)
     }
     images.push({ width, height, data: out })
   }

@@ -32,18 +32,24 @@ describe('LiveFace', () => {
 
   it('reads a delay function at each change: 0 sends at once, and the next change waits again', async () => {
     let wait = 0
-    const { live, calls } = setup(() => wait)
+    const { live, calls, faces } = setup(() => wait)
     live.schedule([1])
-    await vi.advanceTimersByTimeAsync(0)
-    expect(calls.map((c) => c.z)).toEqual([[1]])
+    expect(calls.map((c) => c.z)).toEqual([[1]]) // no timer task in between
+    live.schedule([2])
+    live.schedule([3])
     calls[0].resolve(blob())
     await vi.advanceTimersByTimeAsync(0)
+    expect(calls.map((c) => c.z)).toEqual([[1], [3]]) // the newest, once the one in flight is in
+    calls[1].resolve(blob())
+    await vi.advanceTimersByTimeAsync(0)
+    expect(faces).toEqual([[1], [3]])
+    calls.length = 0
     wait = 80
     live.schedule([2])
     await vi.advanceTimersByTimeAsync(79)
-    expect(calls).toHaveLength(1)
+    expect(calls).toHaveLength(0)
     await vi.advanceTimersByTimeAsync(1)
-    expect(calls.map((c) => c.z)).toEqual([[1], [2]])
+    expect(calls.map((c) => c.z)).toEqual([[2]])
   })
 
   it('gathers quick changes into one request after the delay', async () => {

@@ -1,10 +1,11 @@
 /**
  * Live face updates while painting (or sliding): changes are gathered for `delay`
  * ms (a number, or a function read at each change: 0 when faces are made in the
- * browser, where no round trip is worth saving), at most one request is in flight, the newest request is sent when it
- * returns, and cancel() drops whatever is pending or in flight (its answer is
- * ignored). By default a request is a z and its answer a PNG; the sliders send
- * edit requests and get edit answers.
+ * browser, where no round trip is worth saving, and then the request starts at once,
+ * with no timer task to wait behind input and rendering), at most one request is in
+ * flight, the newest request is sent when it returns, and cancel() drops whatever is
+ * pending or in flight (its answer is ignored). By default a request is a z and its
+ * answer a PNG; the sliders send edit requests and get edit answers.
  */
 export interface LiveResult<R = Blob> {
   result: R
@@ -41,13 +42,16 @@ export class LiveFace<Q = number[], R = Blob> {
   schedule(request: Q): void {
     this.pending = request
     this.callbacks.onBusy?.(true)
-    if (this.timer === null) {
-      const wait = typeof this.delay === 'function' ? this.delay() : this.delay
-      this.timer = setTimeout(() => {
-        this.timer = null
-        void this.flush()
-      }, wait)
+    if (this.timer !== null) return
+    const wait = typeof this.delay === 'function' ? this.delay() : this.delay
+    if (wait <= 0) {
+      void this.flush() // with a request in flight, the newest goes when it returns
+      return
     }
+    this.timer = setTimeout(() => {
+      this.timer = null
+      void this.flush()
+    }, wait)
   }
 
   /** Forgets pending work; an answer still on its way is ignored. */

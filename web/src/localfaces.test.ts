@@ -136,13 +136,15 @@ describe('localFaces', () => {
     expect(res.images).toEqual(['R0', 'R64', 'R128', 'R191', 'R255'].map((r) => `data:image/png;base64,${r}`))
   })
 
-  it('arithmetic and the face of a painted z', async () => {
+  it('arithmetic and the face of a painted z, as a PNG or as pixels', async () => {
     const { faces } = setup()
     const res = await faces.arithmetic({ a: [new Array(100).fill(0.5)], b: [new Array(100).fill(0)], c: [new Array(100).fill(0)] })
     expect(res.z[0]).toBe(0.5)
     expect(res.image).toBe('data:image/png;base64,R191')
     const png = await faces.generatePng(new Array(100).fill(1))
     expect(await png.text()).toBe('png255')
+    const pixels = await faces.pixels(new Array(100).fill(1)) // the face on show: no PNG
+    expect(pixels.data[0]).toBe(255)
   })
 
   it('an aborted request answers AbortError, not a face', async () => {

@@ -72,7 +72,7 @@ export function arithmeticZ(a: number[][], b: number[][], c: number[][], contrac
   )
 }
 
-/** Turns pictures into PNG (data URLs for faces kept in the history, blobs for the face on show). */
+/** Turns pictures into PNG (data URLs for faces kept or shown in panels, blobs for downloads and measurements). */
 export interface Encoder {
   png(image: RgbaImage): Promise<Blob>
   dataUrl(image: RgbaImage): Promise<string>
@@ -87,24 +87,30 @@ export function freshSeed(): number {
   return Math.floor(Math.random() * 2 ** 31)
 }
 
-/** The FaceService of one model, in the browser. */
+/** The FaceService of one model, in the browser; `pixels` is the face of a z with no PNG (the face on show). */
+export type LocalFaceService = FaceService & {
+  model: string
+  pixels(z: number[], signal?: AbortSignal): Promise<RgbaImage>
+}
+
 export function localFaces(
   engine: { generate(z: number[][]): Promise<RgbaImage[]> },
   model: { name: string; z: ZContract; truncation?: number },
   encoder: Encoder,
-): FaceService & { model: string } {
+): LocalFaceService {
   const images = async (z: number[][], signal?: AbortSignal) => {
     aborted(signal)
     const out = await engine.generate(z)
     aborted(signal)
     return out
   }
+  const pixels = async (z: number[], signal?: AbortSignal) => (await images([z], signal))[0]
   return {
     model: model.name,
+    pixels,
 
     async generatePng(z, options = {}) {
-      const [image] = await images([z], options.signal)
-      return encoder.png(image)
+      return encoder.png(await pixels(z, options.signal))
     },
 
     async random(options = {}): Promise<RandomResponse> {

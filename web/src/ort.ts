@@ -1,13 +1,12 @@
 /**
  * The browser's side of the local engine: onnxruntime-web (imported lazily, so the
  * page's first paint does not wait for it), its .wasm served from the page's own
- * origin (no CDN), a PNG encoder on a canvas, and feature detection. Tests replace
- * this module with a fake (vi.mock('./ort')).
+ * origin (no CDN), and feature detection. Tests replace this module with a fake
+ * (vi.mock('./ort')).
  */
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url'
-import type { Backend, CacheLike, Features, OutputTensor, RgbaImage, Runtime, Session } from './engine'
+import type { Backend, CacheLike, Features, OutputTensor, Runtime, Session } from './engine'
 import { detectFeatures } from './engine'
-import type { Encoder } from './localfaces'
 import type { WebModel } from './types'
 
 type Ort = typeof import('onnxruntime-web/all')
@@ -64,25 +63,4 @@ export async function modelCache(): Promise<CacheLike | null> {
   } catch {
     return null
   }
-}
-
-function canvasOf(image: RgbaImage): HTMLCanvasElement {
-  const canvas = document.createElement('canvas')
-  canvas.width = image.width
-  canvas.height = image.height
-  const context = canvas.getContext('2d')
-  if (!context) throw new Error('this browser cannot draw on a canvas')
-  context.putImageData(new ImageData(image.data as Uint8ClampedArray<ArrayBuffer>, image.width, image.height), 0, 0)
-  return canvas
-}
-
-export const canvasEncoder: Encoder = {
-  png(image) {
-    return new Promise((resolve, reject) =>
-      canvasOf(image).toBlob((blob) => (blob ? resolve(blob) : reject(new Error('could not make a PNG'))), 'image/png'),
-    )
-  },
-  async dataUrl(image) {
-    return canvasOf(image).toDataURL('image/png')
-  },
 }

@@ -10,12 +10,11 @@
  */
 import { computed, reactive, watch, type Ref } from 'vue'
 import { api, type FaceService } from '../api'
+import { canvasEncoder } from '../canvas'
 import { LocalEngine, engineChoice, engineLabel, engineName, type EngineState } from '../engine'
-import { localFaces } from '../localfaces'
-import { browserFeatures, canvasEncoder, modelCache, ortRuntime } from '../ort'
+import { type LocalFaceService, localFaces } from '../localfaces'
+import { browserFeatures, modelCache, ortRuntime } from '../ort'
 import type { ModelInfo } from '../types'
-
-export type LocalFaceService = FaceService & { model: string }
 
 export function useEngine(model: Readonly<Ref<ModelInfo | null>>, serverless: Readonly<Ref<boolean>>) {
   const states = reactive<Record<string, EngineState>>({})
