@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from test_e2e import cell_values, chromium_browser, open_studio, served_for_browser, wait_for_new_face
+from test_e2e import cell_values, chromium_browser, face_src, open_studio, served_for_browser, wait_for_new_face
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def history_length(page) -> int:
 
 
 def test_a_slider_edits_the_face_and_leaves_one_history_step(page):
-    before_z, before_face = cell_values(page), page.get_attribute("[data-testid=face]", "src")
+    before_z, before_face = cell_values(page), face_src(page)
     entries = history_length(page)
     slider = page.locator("[data-testid=slider-Smiling]")
     slider.evaluate("(el) => { el.value = '1.5'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
@@ -65,7 +65,7 @@ def test_make_me_returns_faces_that_load_into_the_editor(page):
     page.locator("[data-testid=makeme-face]").nth(2).wait_for(timeout=30_000)
     assert page.locator("[data-testid=makeme-face]").count() == 3
     assert "tried" in page.inner_text("[data-testid=makeme-summary]")
-    before = page.get_attribute("[data-testid=face]", "src")
+    before = face_src(page)
     page.locator("[data-testid=makeme-face]").first.click()
     wait_for_new_face(page, before)
 
@@ -73,7 +73,7 @@ def test_make_me_returns_faces_that_load_into_the_editor(page):
 def test_children_carry_their_lineage_into_the_share_link(page):
     page.click("[data-testid=breed-children]")
     page.locator("[data-testid=breed-result]").first.wait_for(timeout=30_000)
-    before = page.get_attribute("[data-testid=face]", "src")
+    before = face_src(page)
     page.locator("[data-testid=breed-result]").first.click()
     wait_for_new_face(page, before)
     assert "child" in page.inner_text("[data-testid=lineage]").lower()
