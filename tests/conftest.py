@@ -131,6 +131,36 @@ def inverted_model(tiny_cache, tmp_path_factory) -> Path:
     return model
 
 
+@pytest.fixture(scope="module", params=["server", "local"])
+def mode(request) -> str:
+    """Who makes the faces in a browser test, one module at a time: "server" (a bundle with no web export: the page
+    asks `dcgan serve` for every face) or "local" (a web-exported copy of it: the browser's ONNX generator, once
+    loaded). The id shows in the test names: test_x[server], test_x[local]."""
+    if request.param == "local":
+        pytest.importorskip("onnx")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def bundle_for(tmp_path_factory):
+    """bundle_for(model, mode): what to serve in `mode`: `model` itself for "server", for "local" a copy of it with
+    its web export (`dcgan.web_export.export_web`), made once a session."""
+    copies: dict[Path, Path] = {}
+
+    def bundle(model: Path, mode: str) -> Path:
+        if mode == "server":
+            return model
+        if model not in copies:
+            from dcgan.web_export import export_web
+
+            copy = shutil.copytree(model, tmp_path_factory.mktemp("web") / model.name)
+            export_web(copy)
+            copies[model] = copy
+        return copies[model]
+
+    return bundle
+
+
 @contextmanager
 def static_server(folder: Path, timeout: float = 30) -> Iterator[str]:
     """A plain static file server (`python -m http.server`, no dcgan) of `folder` on a free loopback port; yields

@@ -115,7 +115,6 @@ def test_api_refuses_bad_requests_clearly(client, path, body, status, message):
     assert client.get("/api/directions", params={"model": "tiny"}).status_code == 404
 
 
-
 def test_named_edits_are_solved_per_face(controls_model):
     model = load_generator(controls_model)
     z = model.sample_z(8, 1)

@@ -1,18 +1,21 @@
 """The named controls in a real browser (Chromium via Playwright) against `dcgan serve` of a bundle with controls:
 sliders, "make me a face that is …", breeding with its lineage, the gallery across a reload, the seed box, and
-the phone layout."""
+the phone layout; in both modes (the `mode` fixture). The controls, make-me and breeding ask the server in both: in
+local mode the page must still ask it for no face (`Studio.assert_no_face_calls`)."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
-from test_e2e import cell_values, chromium_browser, face_drawn, served_for_browser, wait_for_new_face
+from test_e2e import cell_values, chromium_browser, face_drawn, open_studio, served_for_browser, wait_for_new_face
 
 
 @pytest.fixture(scope="module")
-def controls_server(controls_model, tmp_path_factory):
-    with served_for_browser(controls_model, tmp_path_factory.mktemp("e2e-controls") / "serve.log") as url:
+def controls_server(mode, controls_model, bundle_for, tmp_path_factory):
+    log = tmp_path_factory.mktemp(f"e2e-controls-{mode}") / "serve.log"
+    with served_for_browser(bundle_for(controls_model, mode), log) as url:
         yield url
 
 
@@ -23,17 +26,19 @@ def chromium(controls_server):
 
 
 @pytest.fixture
-def page(chromium, controls_server):
+def studio(chromium, controls_server, mode):
     context = chromium.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(controls_server)
-    wait_for_new_face(page, "")
-    page.locator("[data-testid=controls]").wait_for(timeout=20_000)
-    yield page
-    assert not errors
+    studio = open_studio(context, controls_server, mode)
+    studio.page.locator("[data-testid=controls]").wait_for(timeout=20_000)
+    yield studio
+    assert not studio.errors
+    studio.assert_no_face_calls()
     context.close()
+
+
+@pytest.fixture
+def page(studio):
+    return studio.page
 
 
 def history_length(page) -> int:
@@ -77,12 +82,14 @@ def test_children_carry_their_lineage_into_the_share_link(page):
     assert "&l=" in link  # the lineage travels with the face
 
 
-def test_the_gallery_survives_a_reload_and_exports_json(page, tmp_path):
+def test_the_gallery_survives_a_reload_and_exports_json(page, studio, tmp_path):
     page.fill("[data-testid=gallery-name]", "my face")
     page.click("[data-testid=gallery-save]")
     page.locator("[data-testid=gallery-item]").first.wait_for()
+    studio.assert_no_face_calls()
     page.reload()
     wait_for_new_face(page, "")
+    studio.wait_for_engine()  # a reloaded page asks the server for its first face until its engine is back
     assert "my face" in page.inner_text("[data-testid=gallery]")
     with page.expect_download() as download:
         page.click("[data-testid=gallery-export]")
@@ -90,22 +97,31 @@ def test_the_gallery_survives_a_reload_and_exports_json(page, tmp_path):
     assert "my face" in json.dumps(saved)
 
 
+def load_seed(page, seed: int) -> list[float]:
+    """z once the seed box has loaded `seed`."""
+    page.fill("[data-testid=seed-input]", str(seed))
+    page.click("[data-testid=seed-go]")
+    page.wait_for_function(
+        "s => document.querySelector('[data-testid=notice]').textContent.includes(`(seed ${s})`)", arg=seed
+    )
+    return cell_values(page)
+
+
 def test_the_seed_box_loads_that_seed(page, controls_server):
     import httpx2
 
     expected = httpx2.get(f"{controls_server}/api/random", params={"seed": 42}).json()["z"]
-    page.fill("[data-testid=seed-input]", "42")
-    page.click("[data-testid=seed-go]")
-    page.wait_for_function(
-        "(v) => Math.abs(Number(document.querySelector('[data-testid=z-cell]').dataset.value) - v) < 1e-3",
-        arg=expected[0],
-    )
+    np.testing.assert_allclose(load_seed(page, 42), expected, atol=1e-6)  # the server's z in either mode
 
 
-def test_on_a_phone_the_face_stays_in_view_while_painting(chromium, controls_server):
-    page = chromium.new_page(viewport={"width": 390, "height": 844}, has_touch=True)
-    page.goto(controls_server)
-    wait_for_new_face(page, "")
+def test_a_seed_gives_the_same_face_again(page):
+    first = load_seed(page, 42)
+    assert load_seed(page, 7) != first
+    assert load_seed(page, 42) == first  # in local mode with no /api/random (the `studio` fixture checks)
+
+
+def test_on_a_phone_the_face_stays_in_view_while_painting(chromium, controls_server, mode):
+    page = open_studio(chromium, controls_server, mode, viewport={"width": 390, "height": 844}, has_touch=True).page
     assert page.get_attribute("main", "data-layout") == "narrow"
     assert not page.locator("[data-testid=desktop-help]").is_visible()
     page.locator("[data-testid=z-cell]").last.scroll_into_view_if_needed()

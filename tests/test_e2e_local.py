@@ -4,25 +4,25 @@ static site (`dcgan site`) served by a plain static file server works with no Py
 
 from __future__ import annotations
 
-import shutil
-import time
-
-import numpy as np
 import pytest
 from conftest import static_server
-from test_e2e import cell_values, chromium_browser, face_pixels, served_face, served_for_browser, wait_for_new_face
+from test_e2e import (
+    READY,
+    assert_same_face,
+    cell_values,
+    chromium_browser,
+    served_face,
+    served_for_browser,
+    settled_face,
+    wait_for_new_face,
+)
 
 pytest.importorskip("onnx")
-READY = "[data-testid=engine][data-state=ready]"
 
 
 @pytest.fixture(scope="module")
-def web_model(tiny_model, tmp_path_factory):
-    from dcgan.web_export import export_web
-
-    model = shutil.copytree(tiny_model, tmp_path_factory.mktemp("web") / "tiny")
-    export_web(model)
-    return model
+def web_model(tiny_model, bundle_for):
+    return bundle_for(tiny_model, "local")
 
 
 def test_painting_runs_in_the_browser_and_matches_the_server(web_model, tmp_path) -> None:
@@ -40,16 +40,8 @@ def test_painting_runs_in_the_browser_and_matches_the_server(web_model, tmp_path
         page.locator("[data-testid=swatch]").first.click()
         page.locator("[data-testid=z-cell]").nth(2).click()
         wait_for_new_face(page, first)
-        z = cell_values(page)
-        deadline = time.time() + 20
-        while time.time() < deadline:  # the live face settles on the painted z
-            local = face_pixels(page).astype(int)
-            server = served_face(url, z).astype(int)
-            if np.abs(local - server).mean() <= 1:
-                break
-            time.sleep(0.2)
-        difference = np.abs(local - server)
-        assert difference.mean() <= 1 and difference.max() <= 8, (difference.mean(), difference.max())
+        server = served_face(url, cell_values(page))
+        assert_same_face(settled_face(page, server, "local"), server, "local")  # within the tolerance
         page.locator("[data-testid=history-item]").nth(1).wait_for()  # the painted face, kept after its frame
         page.set_viewport_size({"width": 1280, "height": 2000})  # the face and the morph slots in view at once
         page.drag_and_drop("[data-testid=face]", "[data-testid=morph-a]")  # the face's canvas drags to a slot
