@@ -109,11 +109,14 @@ def breeding_table(model, identity: FaceIdentity, lineages: int, generations: in
     for lock in (True, False):
         current = roots.copy()
         for g in range(generations):
-            current = np.stack([model.children(z, 1, 0.3, lock, seed=seed * 1000 + i * 100 + g)[0]
-                                for i, z in enumerate(current)])
+            current = np.stack(
+                [model.children(z, 1, 0.3, lock, seed=seed * 1000 + i * 100 + g)[0] for i, z in enumerate(current)]
+            )
         distance = identity.distance(identity.embed(model.generate(current)), root_ids)
-        print(f"  identity lock {'on ' if lock else 'off'}: {np.mean(distance <= SAME_PERSON):6.1%} within "
-              f"{SAME_PERSON} of the root (median distance {np.median(distance):.3f})")
+        print(
+            f"  identity lock {'on ' if lock else 'off'}: {np.mean(distance <= SAME_PERSON):6.1%} within "
+            f"{SAME_PERSON} of the root (median distance {np.median(distance):.3f})"
+        )
 
 
 def main() -> None:
