@@ -61,11 +61,12 @@ def served_for_browser(model: Path, log: Path) -> Iterator[str]:
 
 
 @contextmanager
-def chromium_browser() -> Iterator:
+def chromium_browser(*flags: str) -> Iterator:
+    """Headless Chromium with BROWSER_FLAGS and `flags`."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=[*BROWSER_FLAGS, *flags])
         yield instance
         instance.close()
 

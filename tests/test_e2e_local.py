@@ -50,6 +50,23 @@ def test_painting_runs_in_the_browser_and_matches_the_server(web_model, tmp_path
         assert not errors
 
 
+def test_webgpu_draws_the_servers_face(web_model, tmp_path) -> None:
+    """The WebGPU path, on the WebGPU Chromium offers with no GPU (SwiftShader, with --enable-unsafe-webgpu)."""
+    with (
+        served_for_browser(web_model, tmp_path / "serve.log") as url,
+        chromium_browser("--enable-unsafe-webgpu") as chromium,
+    ):
+        page = chromium.new_page()
+        page.goto(f"{url}/?engine=webgpu")  # that backend only, no fallback (web/src/engine.ts engineChoice)
+        page.locator(READY).wait_for(timeout=60_000)
+        assert page.get_attribute(READY, "data-engine") == "local-webgpu"
+        first = wait_for_new_face(page, "")
+        page.locator("[data-testid=z-cell]").nth(5).click()
+        wait_for_new_face(page, first)
+        server = served_face(url, cell_values(page))
+        assert_same_face(settled_face(page, server, "local"), server, "local")
+
+
 def test_a_static_site_runs_with_no_server(web_model, tmp_path) -> None:
     from test_e2e import ROOT, missing
 
