@@ -2,7 +2,8 @@
 headless Chromium, against `dcgan serve`; and a static site under 64 concurrent visitors.
 
     python benchmarks/browser.py [--model DIR] [--engines webgpu,webgl,wasm,server] [--faces 200] [--paints 50]
-                                 [--morphs 10] [--visitors 64] [--browser-visitors 8] [--quick]
+                                 [--morphs 10] [--visitors 64] [--browser-visitors 8] [--software-webgpu]
+                                 [--quick]
 
 The model (default: the shipped one) is copied to a temporary folder and exported for the browser there
 (`dcgan export-web`) unless it already has a web/ export; `dcgan serve` runs it on a free loopback port. Each
@@ -28,7 +29,9 @@ kept; --visitors visitors at once, --browser-visitors of them Chromium pages (ov
 model and paint once, the others HTTP clients fetching every file of the site; then the log's requests by path.
 
 Headless Chromium runs with the flags of tests/test_e2e.py (`--disable-gpu`), so WebGPU and WebGL may not run
-here: an engine that does not load is reported with its error. The machine may be shared: numbers are of one
+here: an engine that does not load is reported with its error. `--software-webgpu` adds `--enable-unsafe-webgpu`,
+with which Chromium offers WebGPU on SwiftShader (its CPU implementation): that checks the WebGPU path and times
+it on the CPU, not what a GPU would do. The machine may be shared: numbers are of one
 run. `--quick` is a smoke run of seconds (a few faces and paints, 4 visitors), not a measurement.
 Needs playwright (the test extra), Debian's chromium and the built page (web/dist).
 """
@@ -288,6 +291,8 @@ ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>
 
 
 def bench_static_site(browser, model: Path, work: Path, args) -> None:
+    if args.visitors <= 0:
+        return
     site = work / "site"
     done = subprocess.run(
         [sys.executable, "-m", "dcgan.cli", "site", "--model", str(model), "--out", str(site)],
@@ -387,6 +392,11 @@ def main() -> None:
     parser.add_argument("--morphs", type=int, default=10)
     parser.add_argument("--visitors", type=int, default=64)
     parser.add_argument("--browser-visitors", type=int, default=8)
+    parser.add_argument(
+        "--software-webgpu",
+        action="store_true",
+        help="start Chromium with --enable-unsafe-webgpu: WebGPU on SwiftShader, the CPU (no GPU here)",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run of seconds, not a measurement")
     args = parser.parse_args()
     if args.quick:
@@ -414,10 +424,11 @@ def main() -> None:
             sync_playwright() as playwright,
         ):
             info = json.loads(urllib.request.urlopen(f"{url}/api/models", timeout=30).read())["models"][0]
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+            flags = BROWSER_FLAGS + (["--enable-unsafe-webgpu"] if args.software_webgpu else [])
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
             print(
                 f"machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), shared with other work; "
-                f"Chromium {browser.version} headless, flags {' '.join(BROWSER_FLAGS)}"
+                f"Chromium {browser.version} headless, flags {' '.join(flags)}"
             )
             size = sum(f.stat().st_size for f in (model / "web").glob("*.onnx"))
             print(
