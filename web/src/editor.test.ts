@@ -131,6 +131,14 @@ describe('nudges, whole-z changes and selection', () => {
     expect(e.selected).toEqual([])
   })
 
+  it('selects all squares', () => {
+    const e = new Editor(normal)
+    e.setSelected(3, true)
+    e.selectAll()
+    expect(e.selected).toEqual([0, 1, 2, 3, 4, 5, 6])
+    expect(e.undoStack.past).toHaveLength(0) // selecting is no edit
+  })
+
   it('reset to another contract clears history and selection', () => {
     const e = new Editor(uniform)
     e.paint(0, 1)

@@ -142,6 +142,10 @@ export class Editor {
     this.setSelected(index, !this.isSelected(index))
   }
 
+  selectAll(): void {
+    this.selected = this.z.map((_, i) => i)
+  }
+
   clearSelection(): void {
     this.selected = []
   }
