@@ -287,7 +287,7 @@ class Studio:
         return fill(schema)
 
     def controls_schemas(self) -> dict[str, dict]:
-        """The named controls' request parts, from the models that have controls (see `dcgan.serving_controls`)."""
+        """The named controls' request parts, from the models that have controls (see `dcgan.serving.controls`)."""
         names, attributes = set(), set()
         for model in self.models.values():
             try:
@@ -476,9 +476,9 @@ def create_app(
         images = await faces(name, z[None])
         return {"z": z.tolist(), "image": data_url(images[0]), "fit": body.fit, "clipped": clipped, "shrink": shrink}
 
-    from dcgan.serving_controls import controls_router  # it builds on this module's request types
-    from dcgan.serving_photo import photo_router
-    from dcgan.serving_web import web_router
+    from dcgan.serving.controls import controls_router  # it builds on this module's request types
+    from dcgan.serving.photo import photo_router
+    from dcgan.serving.web import web_router
 
     app.include_router(controls_router(studio, data_url))
     app.include_router(photo_router(studio, data_url))
@@ -537,4 +537,4 @@ def run(
     os.environ[SERVE_ENV] = json.dumps(
         {"models": [str(Path(d).resolve()) for d in model_dirs], "cors": cors_origins, "threads": threads}
     )
-    uvicorn.run("dcgan.serving:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run("dcgan.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")

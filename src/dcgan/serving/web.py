@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import FileResponse, Response
 
-from dcgan.serving import MARK, Studio, problems
+from dcgan.serving.app import MARK, Studio, problems
 from dcgan.web_export import ONNX_FILE, WEB_DIR, web_export_info
 
 MEDIA_TYPE = "application/octet-stream"

@@ -14,7 +14,7 @@ from pydantic import BeforeValidator, Field, StrictBool, StrictFloat
 
 from dcgan.controls.runtime import MAX_AMOUNT, MAX_PARENTS, Controls
 from dcgan.errors import DcganError
-from dcgan.serving import Strict, Studio, Vector, marked, problems
+from dcgan.serving.app import Strict, Studio, Vector, marked, problems
 from dcgan.z import check_truncation
 
 MAX_FACES = 16
