@@ -2,7 +2,7 @@
 model's browser generator (`dcgan.web_export`).
 
     OUT/index.html, assets/…           the built page (`resources.web_dist()`)
-    OUT/models.json                    what /api/models returns (`serving.models_info`), each model with its `web`
+    OUT/models.json                    what /api/models returns (`dcgan.serving.models_info`), each model with its `web`
     OUT/models/<name>/generator.onnx   entry pointing here (a relative URL); "photos" is false (no server to invert)
 
 A bundle with no browser export, or one of other weights, is exported first (its web/ folder is written).

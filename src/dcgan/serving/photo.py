@@ -22,7 +22,9 @@ from python_multipart.multipart import FormParser, parse_options_header
 
 from dcgan.errors import DcganError
 from dcgan.photos import PhotoError, align_face, read_photo
-from dcgan.serving import MAX_UPLOAD_BYTES, Studio, problems
+from dcgan.serving.errors import problems
+from dcgan.serving.limits import MAX_UPLOAD_BYTES
+from dcgan.serving.studio import Studio
 
 MAX_WAITING = 4
 FIELDS = {"photo", "model", "face"}

@@ -1,5 +1,5 @@
 """GET /api/models/{name}/generator.onnx: a model's browser generator (`dcgan.web_export`), for a page that runs
-it itself. Included by `serving.create_app`; 404 for an unknown model or one with no current export.
+it itself. Included by `dcgan.serving.app.create_app`; 404 for an unknown model or one with no current export.
 
 The answer carries a strong ETag (the file's sha256, from web.json) and `Cache-Control: no-cache`: a browser keeps
 the file and revalidates it, getting 304 Not Modified while the export is unchanged, the new file once it is not.
@@ -12,7 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import FileResponse, Response
 
-from dcgan.serving import MARK, Studio, problems
+from dcgan.serving.errors import problems
+from dcgan.serving.schemas import MARK
+from dcgan.serving.studio import Studio
 from dcgan.web_export import ONNX_FILE, WEB_DIR, web_export_info
 
 MEDIA_TYPE = "application/octet-stream"

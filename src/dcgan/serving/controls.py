@@ -1,6 +1,6 @@
 """The HTTP API of the named controls (`dcgan.controls`): directions, edit, attributes, constrained sampling,
-children and crossing. Included by `serving.create_app`; every route answers a clear 4xx for bad input, and 404
-for a model whose bundle has no controls (`dcgan controls fit` makes them)."""
+children and crossing. Included by `dcgan.serving.app.create_app`; every route answers a clear 4xx for bad input,
+and 404 for a model whose bundle has no controls (`dcgan controls fit` makes them)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from pydantic import BeforeValidator, Field, StrictBool, StrictFloat
 
 from dcgan.controls.runtime import MAX_AMOUNT, MAX_PARENTS, Controls
 from dcgan.errors import DcganError
-from dcgan.serving import Strict, Studio, Vector, marked, problems
+from dcgan.serving.errors import problems
+from dcgan.serving.schemas import Strict, Vector, marked
+from dcgan.serving.studio import Studio
 from dcgan.z import check_truncation
 
 MAX_FACES = 16
