@@ -103,12 +103,16 @@ def tiny_model(tiny_cache, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def controls_model(tiny_model, tiny_cache, tmp_path_factory) -> Path:
-    """A copy of the tiny bundle with named controls fitted by an untrained classifier (random but fixed calls)."""
+    """A copy of the tiny bundle with named controls fitted by an untrained classifier (random but fixed calls: its
+    weights are drawn from a fixed seed, not from whatever the tests before it left in Keras' random state)."""
+    import keras
+
     from dcgan.controls.classifier import AttributeClassifier
     from dcgan.controls.fit import fit_controls
 
     root = tmp_path_factory.mktemp("controls")
     model = shutil.copytree(tiny_model, root / "tiny-controls")
+    keras.utils.set_random_seed(0)
     AttributeClassifier().save(root / "classifier")
     fit_controls(model, root / "classifier", tiny_cache, 300, 48, 24, log=lambda _: None)
     return model
