@@ -208,6 +208,5 @@ def test_refiner_goes_on_for_the_faces_short_of_their_goal_alone(monkeypatch):
     together, lost = refiner.solve(z, *args)
     alone = np.concatenate([refiner.solve(z[i : i + 1], amounts[i : i + 1], *args[1:])[0] for i in range(8)])
     np.testing.assert_allclose(together, alone, atol=1e-4)  # a face's result does not depend on its batch
-    monkeypatch.setattr(refine, "MAX_STEPS", refine.MIN_STEPS)
-    _, short_lost = tiny_refiner().solve(z, *args)
+    _, short_lost = refiner.solve(z, *args, max_steps=refine.MIN_STEPS)  # what a child gets (`children`)
     assert np.mean(lost) < np.mean(short_lost)  # the steps after MIN_STEPS got the faces closer

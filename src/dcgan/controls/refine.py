@@ -54,7 +54,13 @@ class Refiner:
         return tf.concat([out["attributes"] - self.offsets, age], axis=1), images
 
     def _solve_graph(
-        self, z0: tf.Tensor, amounts: tf.Tensor, steps: tf.Tensor, relative: tf.Tensor, held: tf.Tensor
+        self,
+        z0: tf.Tensor,
+        amounts: tf.Tensor,
+        steps: tf.Tensor,
+        relative: tf.Tensor,
+        held: tf.Tensor,
+        max_steps: tf.Tensor,
     ) -> tuple:
         start, images0 = self.scores(z0)
         moved = tf.cast(amounts != 0, tf.float32)
@@ -66,7 +72,7 @@ class Refiner:
         beta1, beta2, eps = 0.9, 0.999, 1e-8
         t = tf.constant(0)
         active = tf.range(tf.shape(z0)[0])  # the faces still moving; the others keep their z
-        while t < MAX_STEPS and tf.size(active) > 0:
+        while t < max_steps and tf.size(active) > 0:
             tf.autograph.experimental.set_loop_options(shape_invariants=[(active, tf.TensorShape([None]))])
             t += 1
             pick = functools.partial(tf.gather, indices=active)
@@ -97,13 +103,19 @@ class Refiner:
         return z, tf.norm(moved * (target - start), axis=1), missed
 
     def solve(
-        self, z0: np.ndarray, amounts: np.ndarray, steps: np.ndarray, relative: np.ndarray, held: np.ndarray
+        self,
+        z0: np.ndarray,
+        amounts: np.ndarray,
+        steps: np.ndarray,
+        relative: np.ndarray,
+        held: np.ndarray,
+        max_steps: int = MAX_STEPS,
     ) -> tuple[np.ndarray, np.ndarray]:
         """z (N×dim) for `amounts` (N×scores, slider steps; 0: not moved) of `steps` (scores) each, `relative`
         (scores: 1 where a move starts from the face's own score, as age does), `held` (N×scores mask); and the
-        share of each face's asked change that was not reached."""
-        z, asked, missed = (
-            t.numpy() for t in self._solve(*(tf.constant(a, tf.float32) for a in (z0, amounts, steps, relative, held)))
-        )
+        share of each face's asked change that was not reached. `max_steps` ≤ `MIN_STEPS`: that many steps for
+        every face, none going on (for changes that need no exact goal)."""
+        arrays = (tf.constant(a, tf.float32) for a in (z0, amounts, steps, relative, held))
+        z, asked, missed = (t.numpy() for t in self._solve(*arrays, tf.constant(max_steps, tf.int32)))
         lost = np.divide(missed, asked, out=np.zeros_like(asked), where=asked > 0)
         return z.astype(np.float32), np.minimum(lost, 1.0).astype(np.float32)

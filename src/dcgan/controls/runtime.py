@@ -21,7 +21,7 @@ import numpy as np
 from dcgan.controls.classifier import load_classifier
 from dcgan.controls.directions import Directions
 from dcgan.controls.linear import Move, move_in_box, newly_saturated, reflect
-from dcgan.controls.refine import Refiner
+from dcgan.controls.refine import MAX_STEPS, MIN_STEPS, Refiner
 from dcgan.errors import ModelError
 from dcgan.z import ZContract, check_z, clip_z, sample_z
 
@@ -179,12 +179,14 @@ class Controls:
         """The refiner's scores in order: the classifier's attributes, then age."""
         return [*self.classifier.attributes, AGE]
 
-    def solve(self, z: np.ndarray, amounts: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def solve(
+        self, z: np.ndarray, amounts: np.ndarray, held: np.ndarray, max_steps: int = MAX_STEPS
+    ) -> tuple[np.ndarray, np.ndarray]:
         """`Refiner.solve` with this bundle's slider steps (N×scores `amounts` in steps, `held` a mask)."""
         order = self.scores()
         steps = np.array([self.directions.control(name)["logit_step"] for name in order], np.float32)
         relative = np.array([name == AGE for name in order], np.float32)
-        return self.refiner.solve(z, amounts, steps, relative, held)
+        return self.refiner.solve(z, amounts, steps, relative, held, max_steps)
 
     # --- "make me a face that is …" -------------------------------------------------------------------------------
     def check_constraints(self, constraints: Mapping[str, object]) -> dict[str, object]:
@@ -290,7 +292,9 @@ class Controls:
         amounts, held = np.zeros((n, len(order)), np.float32), np.zeros((n, len(order)), np.float32)
         amounts[np.arange(n), [order.index(name) for name in rng.choice(varied, n)]] = amount * rng.uniform(-2, 2, n)
         held[:, [order.index(name) for name in KEPT if name in order]] = 1
-        return self.solve(start, amounts, held)[0]
+        # a child's change is a random amount, not a goal to reach: the first MIN_STEPS steps only, so a face whose
+        # change cannot be reached (e.g. the flat face of z = 0) costs no more than the others
+        return self.solve(start, amounts, held, max_steps=MIN_STEPS)[0]
 
     def cross(
         self, parents: np.ndarray, n: int, weights: Sequence[float] | None = None, seed: int | None = None
