@@ -217,6 +217,17 @@ def test_collapse_watch_warns_once_on_a_collapse_not_on_healthy_swings(capsys) -
     assert 3000 < onset < 3080 and f"before step {onset}" in err
 
 
+def test_collapse_watch_is_quiet_in_the_d_warm_up(capsys) -> None:
+    """G rests for the warm-up's steps and D learns to reject its fakes: no warning, but a collapse after is seen."""
+    watch = CollapseWatch(after=1500)
+    for step in range(1, 1501):
+        watch.after_step(step, {"d_fake": 0.001})
+    assert capsys.readouterr().err == ""
+    for step in range(1501, 1800):
+        watch.after_step(step, {"d_fake": 0.001})
+    assert "since about step 1501 " in capsys.readouterr().err
+
+
 def test_d_steps_and_label_smoothing_train(tiny_cache, tmp_path) -> None:
     """Two D updates per step, each on its own batch_size real images: a step draws 16, images_seen counts them."""
     cfg = tiny_config(steps=3, d_steps=2, label_smoothing=0.1, z_prior="normal")

@@ -85,17 +85,20 @@ class CollapseWatch(Hook):
 
     A running mean of D(G(z)) (decay 0.98 per step) stayed above 0.04 through the shipped run's healthy
     14,900 steps; its collapse after that drove it to 0.004. Replayed on that run's progress-bar logs, this
-    watch fires once, at step 15,176, dating the onset to step 14,914.
+    watch fires once, at step 15,176, dating the onset to step 14,914. It starts after `after` steps (the D
+    warm-up: G rests there, and a D trained alone rejecting every fake is the point, not a collapse).
     """
 
-    def __init__(self, threshold: float = 0.01, patience: int = 100, decay: float = 0.98) -> None:
-        self.threshold, self.patience, self.decay = threshold, patience, decay
+    def __init__(self, threshold: float = 0.01, patience: int = 100, decay: float = 0.98, after: int = 0) -> None:
+        self.threshold, self.patience, self.decay, self.after = threshold, patience, decay, after
         self.mean: float | None = None
         self.onset: int | None = None  # first step of the current stretch below 5 × threshold
         self.low_since: int | None = None  # first step of the current stretch below the threshold
         self.warned = False
 
     def after_step(self, step: int, logs: dict[str, float]) -> None:
+        if step <= self.after:
+            return
         fake = float(logs["d_fake"])
         self.mean = fake if self.mean is None else self.decay * self.mean + (1 - self.decay) * fake
         if self.mean >= 5 * self.threshold:

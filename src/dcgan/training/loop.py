@@ -94,7 +94,7 @@ def chief_hooks(
     hooks = [
         ProgressBar(steps, start, cfg.images_per_step, progress),
         ScalarLogger(run_dir, cfg.log_every, writer),
-        CollapseWatch(),
+        CollapseWatch(after=cfg.d_warmup),
         saver,
         grid,
     ]
