@@ -15,7 +15,7 @@ from PIL import Image
 from dcgan.cli import main
 from dcgan.controls.classifier import AGE, ATTRIBUTES, AttributeClassifier, load_classifier
 from dcgan.controls.labels import face_id, parse_celeba_attributes, parse_utkface_name, utkface_labels
-from dcgan.controls.train_classifier import FaceSet, train_classifier, utkface_split_of
+from dcgan.controls.train_classifier import FaceSet, scores, table, train_classifier, utkface_split_of
 from dcgan.errors import DataError, ModelError
 
 NAMES = ["Smiling", "Male", "Young", "Eyeglasses", "Blond_Hair", "Black_Hair", "Bald", "Mustache", "Goatee",
@@ -165,3 +165,32 @@ def test_cli_trains_evaluates_and_reports_a_missing_labels_file(tmp_path, capsys
     error = capsys.readouterr().err
     assert exit_info.value.code == 2 and error.startswith("dcgan classifier: error: no CelebA attribute file at")
     assert not (tmp_path / "other").exists()
+
+
+class RankingClassifier:
+    """Logits given per face (attributes Smiling and Bald), to check the scores against known rankings."""
+
+    attributes = ("Smiling", "Bald")
+
+    def __init__(self, logits: np.ndarray) -> None:
+        self.logits = logits.astype(np.float32)
+        self.age_scale = {"mean": 33.0, "std": 20.0}
+
+    def raw(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.logits, np.full(len(images), 33.0, np.float32)
+
+
+def test_scores_give_a_threshold_free_auc_beside_the_accuracy_at_one_half() -> None:
+    """A rare attribute ranked perfectly but never above p = 0.5 has balanced accuracy 0.5 and AUC 1; a reversed
+    ranking AUC 0; an attribute with one class only no AUC."""
+    labels = np.array([[1, 0], [1, 0], [0, 0], [0, 1]], np.float32)
+    logits = np.array([[-1.0, -5.0], [-2.0, -4.0], [3.0, -3.0], [4.0, -1.0]])
+    faces = FaceSet(np.zeros((4, 64, 64, 3), np.uint8), labels, np.full(4, np.nan, np.float32))
+    out = scores(RankingClassifier(logits), faces)
+    assert out["Smiling"]["auc"] == 0.0 and out["Smiling"]["accuracy"] == 0.0
+    assert out["Bald"]["auc"] == 1.0 and out["Bald"]["balanced_accuracy"] == 0.5
+    labels[:, 1] = 0
+    assert scores(RankingClassifier(logits), faces)["Bald"]["auc"] is None
+    out.pop("loss")
+    lines = table({"celeba": out, "utkface": {}}).splitlines()
+    assert "AUC" in lines[0] and lines[2].split()[4] == "1.000"

@@ -141,9 +141,11 @@ def masked_loss(logits, age, labels, true_age, age_scale: dict):
 
 
 def scores(clf: AttributeClassifier, faces: FaceSet) -> dict:
-    """Per attribute (faces with that label): accuracy and balanced accuracy at p = 0.5, the labels' positive share,
-    the predicted positive share; the age MAE (faces with an age); the mean loss."""
+    """Per attribute (faces with that label): accuracy and balanced accuracy at p = 0.5, ROC AUC (threshold-free: how
+    well the probability ranks the faces, what the calibrated controls rely on; None with one class only), the
+    labels' positive share, the predicted positive share; the age MAE (faces with an age); the mean loss."""
     import tensorflow as tf
+    from sklearn.metrics import roc_auc_score
 
     logits, age = clf.raw(faces.images)
     out = {}
@@ -157,6 +159,7 @@ def scores(clf: AttributeClassifier, faces: FaceSet) -> dict:
             "n": int(known.sum()),
             "accuracy": float(np.mean(truth == guess)),
             "balanced_accuracy": float(np.mean(recall)),
+            "auc": float(roc_auc_score(truth, logits[known, i])) if 0 < truth.sum() < len(truth) else None,
             "positive_share": float(truth.mean()),
             "predicted_share": float(guess.mean()),
         }
@@ -297,14 +300,15 @@ def evaluate_classifier(clf: AttributeClassifier, celeba: Path, labels_file: Pat
 
 def table(metrics: dict) -> str:
     """The evaluate table: one line per attribute (CelebA test; UTKFace's Male below), then the age MAE."""
-    lines = [f"{'attribute':<22}{'n':>6}{'accuracy':>10}{'balanced':>10}{'positive':>10}{'predicted':>10}"]
+    lines = [f"{'attribute':<22}{'n':>6}{'accuracy':>10}{'balanced':>10}{'AUC':>7}{'positive':>10}{'predicted':>10}"]
     for source in ("celeba", "utkface"):
         for name, s in metrics[source].items():
             if name == AGE:
                 continue
             label = name if source == "celeba" else f"{name} (UTKFace)"
+            auc = "" if s.get("auc") is None else f"{s['auc']:.3f}"
             lines.append(
-                f"{label:<22}{s['n']:>6}{s['accuracy']:>10.3f}{s['balanced_accuracy']:>10.3f}"
+                f"{label:<22}{s['n']:>6}{s['accuracy']:>10.3f}{s['balanced_accuracy']:>10.3f}{auc:>7}"
                 f"{s['positive_share']:>10.3f}{s['predicted_share']:>10.3f}"
             )
     age = metrics["utkface"].get(AGE)
