@@ -58,13 +58,13 @@ const DIRECTIONS = {
   attributes: ['Smiling', 'Male', 'Age'],
 }
 
-/** The fake edit: z[0] moves by 0.1 per slider step of all moves together; 3 steps or more lose 3% at the edge. */
+/** The fake edit: z[0] moves by 0.1 per slider step of all moves together; 3 steps or more miss 3%, at the edge. */
 function fakeEdit(body: Record<string, unknown>) {
   const z = (body.z as number[]).slice()
   const total = Object.values(body.moves as Record<string, number>).reduce((a, b) => a + b, 0)
   z[0] = Math.max(-1, Math.min(1, z[0] + 0.1 * total))
   const clipped = Math.abs(total) >= 3 ? 0.03 : 0
-  return { z, image: `data:image/png;base64,EDIT${total}`, clipped, saturated: 0, attributes: { Smiling: 0.5 + total / 10, Male: 0.2, Age: 30 } }
+  return { z, image: `data:image/png;base64,EDIT${total}`, clipped, saturated: clipped ? 1 : 0, attributes: { Smiling: 0.5 + total / 10, Male: 0.2, Age: 30 } }
 }
 
 function fakeResponse(status: number, data: unknown, blob?: Blob) {
@@ -468,7 +468,7 @@ describe('App', () => {
     await vi.waitFor(() => expect((w.find('[data-testid="slider-Smiling"]').element as HTMLInputElement).value).toBe('0'))
   })
 
-  it('shows how much of a slider move was lost at the edge of the range', async () => {
+  it('shows how much of a slider move was not reached', async () => {
     withControls = true
     const w = await start()
     await vi.waitFor(() => expect(w.find('[data-testid="slider-Smiling"]').exists()).toBe(true))
@@ -476,7 +476,9 @@ describe('App', () => {
     ;(slider.element as HTMLInputElement).value = '3'
     await slider.trigger('input')
     await vi.waitFor(() => expect(w.find('[data-testid="slider-clipped"]').exists()).toBe(true))
-    expect(w.find('[data-testid="slider-clipped"]').text()).toBe("3% of the move was lost at the edge of z's range")
+    expect(w.find('[data-testid="slider-clipped"]').text()).toBe(
+      "Reached 97% of the asked change; 1 of z's numbers are at the edge of their range",
+    )
   })
 
   it('breeds children and crosses, keeps their lineage, and shares it in the link', async () => {

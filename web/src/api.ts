@@ -114,8 +114,9 @@ export interface EditRequest {
 export interface EditResponse {
   z: number[]
   image: string
-  /** Share of the move lost at the edge of z's range, in [0, 1]. */
+  /** Share of the asked change not reached, in [0, 1] (see `unreachedNote`). */
   clipped: number
+  /** How many of z's numbers the edit took to the edge of their range. */
   saturated: number
   attributes: Attributes
 }

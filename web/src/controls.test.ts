@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Direction } from './types'
-import { SliderSession, attributeBars, clippedNote, displayName, sliderDirections } from './controls'
+import { SliderSession, attributeBars, displayName, sliderDirections, unreachedNote } from './controls'
 
 const direction = (name: string, kind: Direction['kind']): Direction => ({
   name,
@@ -60,10 +60,11 @@ describe('SliderSession', () => {
 })
 
 describe('showing an edit', () => {
-  it('says how much of the move was lost at the edge', () => {
-    expect(clippedNote(0)).toBe('')
-    expect(clippedNote(0.03)).toBe("3% of the move was lost at the edge of z's range")
-    expect(clippedNote(0.001)).toBe("<1% of the move was lost at the edge of z's range")
+  it('says how much of the asked change was reached, and when z hit the edge of its range', () => {
+    expect(unreachedNote(0, 0)).toBe('')
+    expect(unreachedNote(0.25, 0)).toBe('Reached 75% of the asked change')
+    expect(unreachedNote(0.001, 0)).toBe('Reached >99% of the asked change')
+    expect(unreachedNote(0.03, 2)).toBe("Reached 97% of the asked change; 2 of z's numbers are at the edge of their range")
   })
 
   it('names as people read them', () => {

@@ -63,11 +63,16 @@ export class SliderSession {
   }
 }
 
-/** What the edit lost at the edge of z's range, in words ('' when nothing). */
-export function clippedNote(clipped: number): string {
-  if (!(clipped > 0)) return ''
-  const percent = clipped < 0.01 ? '<1' : String(Math.round(clipped * 100))
-  return `${percent}% of the move was lost at the edge of z's range`
+/**
+ * What an edit did not reach, in words ('' when it reached everything): `missed` is the share of the asked change
+ * not reached (a named attribute solved per face stops where the face cannot go further while keeping the rest, a
+ * straight move where z's range ends), `saturated` how many of z's numbers the edit took to the edge of their range.
+ */
+export function unreachedNote(missed: number, saturated: number): string {
+  if (!(missed > 0)) return ''
+  const reached = missed < 0.01 ? '>99' : String(Math.round((1 - missed) * 100))
+  const edge = saturated > 0 ? `; ${saturated} of z's numbers are at the edge of their range` : ''
+  return `Reached ${reached}% of the asked change${edge}`
 }
 
 /** An attribute's name as people read it: "Blond_Hair" → "Blond Hair". */
