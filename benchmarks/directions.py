@@ -1,7 +1,7 @@
 """What the named controls do, measured on fresh faces (the numbers issue #22 asks for).
 
     python benchmarks/directions.py [--model DIR] [--real DIR] [--faces 1000] [--lineages 50] [--generations 20]
-                                    [--linear] [--quick]      (a section with a count of 0 is skipped)
+                                    [--only Bald,Beard] [--linear] [--quick]   (a count of 0 skips its section)
 
 0. Calibration: on `--calibration-faces` fresh generated faces, the share the classifier calls positive before and
    after the calibration `dcgan controls fit` stored, next to its share among real faces (`--real`, if given).
@@ -10,6 +10,8 @@
    the mean |change| of the other named attributes' probabilities (goal ≤ 0.10), and the share still the same
    person by dlib's face recognition (distance ≤ 0.6; goal ≥ 80%). Male changes who a face is by nature: it is
    listed apart. Age: mean change in years per step. "missed": the mean share of the asked change not reached.
+   "flips men/women": the flip share among the faces the classifier called male / female before the step (an
+   attribute the data ties to one sex, like Bald, can fail for the other).
    `--linear` measures the fitted boundaries' straight moves instead of the per-face edits the page uses.
 2. "Make me a face that is …": for a few constraint sets, the share of returned faces meeting every constraint
    by the classifier (read again from the returned z) and the time per call of 8 faces (goal ≤ 1 s).
@@ -57,7 +59,7 @@ def calibration_table(model, n: int, real: Path | None) -> None:
         print(f"{name:<22} {np.mean(raw[name] > 0.5):>7.1%} {np.mean(fixed[name] > 0.5):>11.1%} {real_share}")
 
 
-def step_table(model, identity: FaceIdentity, n: int, seed: int, linear: bool) -> None:
+def step_table(model, identity: FaceIdentity, n: int, seed: int, linear: bool, only: list[str] | None) -> None:
     controls = model.controls
     z = model.sample_z(n, [seed, 10], 1.0)
     before_images = model.generate(z)
@@ -65,9 +67,11 @@ def step_table(model, identity: FaceIdentity, n: int, seed: int, linear: bool) -
     before_ids = identity.embed(before_images)
     names = controls.directions.attributes
     print(f"\n1. one slider step on {n} fresh faces (others held; {'along the boundaries' if linear else 'per face'})")
-    print(f"{'direction':<22} {'flips':>7} {'others |Δp|':>12} {'same person':>12} {'missed':>7}")
+    header = ("direction", "flips", "others |Δp|", "same person", "missed", "flips men/women")
+    print("{:<22} {:>7} {:>12} {:>12} {:>7} {:>16}".format(*header))
+    men = before["Male"] > 0.5
     for name in names:
-        if name == "Age":
+        if name == "Age" or (only and name not in only):
             continue
         positive = before[name] > 0.5
         moved, lost = np.empty_like(z), np.empty(n, np.float32)
@@ -77,11 +81,15 @@ def step_table(model, identity: FaceIdentity, n: int, seed: int, linear: bool) -
                 moved[side], lost[side] = move.z, move.lost
         images = model.generate(moved)
         after = controls.attributes(images)
-        flips = np.mean((after[name] > 0.5) != positive)
+        flipped = (after[name] > 0.5) != positive
+        flips = np.mean(flipped)
+        by_sex = f"{np.mean(flipped[men]):.1%} / {np.mean(flipped[~men]):.1%}" if men.any() and (~men).any() else ""
         others = np.mean([np.mean(np.abs(after[o] - before[o])) for o in names if o not in (name, "Age")])
         same = np.mean(identity.distance(identity.embed(images), before_ids) <= SAME_PERSON)
         label = name + (" (changes identity)" if name in IDENTITY_CHANGING else "")
-        print(f"{label:<22} {flips:>7.1%} {others:>12.3f} {same:>12.1%} {np.mean(lost):>7.1%}")
+        print(f"{label:<22} {flips:>7.1%} {others:>12.3f} {same:>12.1%} {np.mean(lost):>7.1%} {by_sex:>16}")
+    if only and "Age" not in only:
+        return
     move = controls.edit(z, {"Age": 1.0}, refine=not linear)
     after = controls.attributes(model.generate(move.z))
     others = np.mean([np.mean(np.abs(after[o] - before[o])) for o in names if o != "Age"])
@@ -129,18 +137,22 @@ def main() -> None:
     parser.add_argument("--lineages", type=int, default=50)
     parser.add_argument("--generations", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--only", default="", help="section 1 for these comma-separated directions only")
     parser.add_argument("--linear", action="store_true", help="the boundaries' straight moves (no per-face solve)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.calibration_faces, args.faces, args.repeats, args.lineages, args.generations = 16, 16, 1, 4, 2
+        args.calibration_faces, args.faces, args.repeats, args.lineages, args.generations = 16, 4, 1, 2, 2
     model = load_generator(args.model or resources.default_model())
     identity = FaceIdentity()
     print(f"model {model.model_dir}; directions fitted {model.controls.directions.info['fit']['date']}")
     if args.calibration_faces:
         calibration_table(model, args.calibration_faces, args.real)
     if args.faces:
-        step_table(model, identity, args.faces, args.seed, args.linear)
+        only = [name for name in args.only.split(",") if name]
+        if unknown := set(only) - set(model.controls.directions.attributes):
+            parser.error(f"unknown directions {sorted(unknown)}")
+        step_table(model, identity, args.faces, args.seed, args.linear, only)
     if args.repeats:
         constrained_table(model, args.repeats, args.seed)
     if args.lineages:
