@@ -350,6 +350,21 @@ def test_running_again_downloads_nothing_new(crawled, tmp_path) -> None:
 # SIGKILL halfway, then the same command: the same files as an uninterrupted crawl
 
 
+def test_a_resumed_crawl_removes_the_temp_a_killed_crawl_was_writing(tmp_path) -> None:
+    """A SIGKILL between an image's write and its rename leaves `.NAME.PID.tmp`: the next crawl of that folder
+    removes it (the image has no journal line, so it is fetched again); a live writer's temp stays."""
+    from dcgan.crawl.ledger import Ledger
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".ab12.jpg.{dead.pid}.tmp"
+    live = tmp_path / f".cd34.jpg.{os.getpid()}.tmp"
+    for temp in (stale, live):
+        temp.write_bytes(b"half a JPEG")
+    Ledger(tmp_path).close()
+    assert not stale.exists() and live.exists()
+
+
 def test_killed_crawl_resumes_to_the_same_files(tmp_path) -> None:
     with serving() as site:
         pages = []

@@ -34,6 +34,28 @@ def _temp_beside(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(directory: Path | str) -> int:
+    """Remove the temps a killed writer left in `directory` (`.NAME.PID.tmp` of a process no longer alive; a
+    SIGKILL between write and rename leaves one) and return how many; a live writer's temp is left alone."""
+    removed = 0
+    for temp in Path(directory).glob(".*.tmp"):
+        pid = temp.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            temp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temp path beside `path` to write to; on success it is fsynced and renamed onto `path`."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dcgan.atomic import write_bytes_atomic, write_json_atomic
+from dcgan.atomic import remove_stale_temps, write_bytes_atomic, write_json_atomic
 from dcgan.data import count_reasons, open_image
 
 MANIFEST = "crawl.json"
@@ -66,6 +66,7 @@ class Ledger:
         self.out = Path(self.out)
         self.state = self.out / STATE
         self.state.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(self.out)  # a file a killed crawl was writing: fetched again, as its journal has no line
         self._by_url: dict[str, str] = {}
         self._replay()
         self._journal = open(self.state / JOURNAL, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
