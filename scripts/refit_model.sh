@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Rebuild everything fitted to a bundle's generator, in one step, after its weights changed (a new shipped model):
+# the named controls (`dcgan controls fit`), the photo encoder (`dcgan encoder train`), the browser export
+# (`dcgan export-web`) and the card's pictures (`dcgan sample grid` and `directions`), with the shipped model's
+# recipes. Each part refuses to load until it is refitted: they name the generator's sha256. About 30 minutes on a
+# 2-core CPU (the encoder takes most of it); run again after a stop, the encoder resumes from its checkpoints
+# (kept per generator).
+# Usage: scripts/refit_model.sh [MODEL_DIR] [FACES]
+#   MODEL_DIR default models/celeba64, with discriminator.npz; FACES default data/celeba-usual64, a cache with
+#   train/ and val/ splits in the model's framing (built by scripts/celeba_usual64.sh when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model="${1:-models/celeba64}"
+faces="${2:-data/celeba-usual64}"
+scripts/setup.sh controls,photo,web
+[ -d "$faces/train" ] || scripts/celeba_usual64.sh ../shared/datasets "$faces"
+dcgan=.venv/bin/dcgan
+$dcgan controls fit "$model" --classifier models/attributes64 --real "$faces/val"
+$dcgan encoder train "$model" --data "$faces/train" --val "$faces/val" --width 32 --resume \
+  --work "runs/encoder-$(basename "$model")-$(sha256sum "$model/generator.npz" | cut -c1-12)"
+$dcgan export-web "$model"
+$dcgan sample "$model" grid --grid-size 8 --z-seed 0 --out "$model/samples"
+$dcgan sample "$model" directions --out "$model/samples"
