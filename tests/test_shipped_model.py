@@ -10,13 +10,14 @@ import numpy as np
 from dcgan import load_generator
 from dcgan.provenance import summary
 from dcgan.resources import default_model
+from dcgan.web_export import WEB_DIR
 
 DEFAULT_MODEL = default_model()
 
 
 def test_shipped_model_loads_and_generates() -> None:
-    # web/ is the browser export `scripts/app.sh` rebuilds from generator.npz (gitignored, not shipped)
-    shipped = [f for f in DEFAULT_MODEL.rglob("*") if f.is_file() and "web" not in f.relative_to(DEFAULT_MODEL).parts]
+    # WEB_DIR is the browser export `scripts/app.sh` rebuilds from generator.npz (gitignored, not shipped)
+    shipped = [f for f in DEFAULT_MODEL.rglob("*") if f.is_file() and WEB_DIR not in f.relative_to(DEFAULT_MODEL).parts]
     size = sum(f.stat().st_size for f in shipped)
     assert size < 25 * 2**20, f"the shipped bundle is {size / 2**20:.1f} MB, over 25 MB"
     model = load_generator(DEFAULT_MODEL)
