@@ -1,15 +1,16 @@
 """Photo inversion, measured (the numbers issue #23 asks for).
 
-    python benchmarks/invert.py [--model DIR] [--data DIR] [--faces 200] [--photos N] [--quick]
+    python benchmarks/invert.py [--model DIR] [--data DIR] [--faces 200] [--methods random,...] [--photos N]
+                                [--quick]
 
 1. Reconstruction of `--faces` faces of `--data` (default: the test split of data/celeba-usual64, CelebA ids above
    `--min-id`, 10,000 by default: the shipped model was trained on ids up to 10,000 and the encoder on the train
    split, so neither saw these faces or their people). Per method: mean PSNR, SSIM, the discriminator-feature
    distance the solver uses, the share still the same person by dlib's face recognition (distance ≤ 0.6 between
-   the face and its reconstruction) and the time per face at batch 1. Methods: the best of 2,048 random z (by
-   pixel distance), plain pixel optimization (Adam, lr 0.05) from a random z for 300 steps, the encoder alone,
-   and the encoder with the solver (the shipped default, and with `--more-steps`). Goal: PSNR ≥ 24 dB, SSIM ≥
-   0.75 with z inside the box.
+   the face and its reconstruction) and the time per face at batch 1. Methods (`--methods`, all by default): the
+   best of 2,048 random z by pixel distance (`random`), plain pixel optimization (Adam, lr 0.05) from a random z
+   for 300 steps (`pixel`), the encoder alone (`encoder`), and the encoder with the solver (the shipped default,
+   `default`, and with `--more-steps`, `more`). Goal: PSNR ≥ 24 dB, SSIM ≥ 0.75 with z inside the box.
 2. End to end, the way `dcgan invert` and the server do it: `--photos` real photos of
    ../shared/datasets/raw-samples/celeba-crops-varsize-200.tar, each decoded, its face found and aligned (MTCNN),
    and inverted, one at a time: median and p95 seconds a photo (goal ≤ 2 s here).
@@ -87,18 +88,23 @@ def per_face_seconds(fn, targets: np.ndarray, n: int) -> float:
     return statistics.median(times)
 
 
-def reconstruction_table(model, targets: np.ndarray, more_steps: int, timed: int, identity) -> None:
+METHODS = ("random", "pixel", "encoder", "default", "more")
+
+
+def reconstruction_table(
+    model, targets: np.ndarray, more_steps: int, timed: int, identity, only: tuple[str, ...] = METHODS
+) -> None:
     inverter = model.inverter
     print(f"{len(targets)} faces; seconds: median per face at batch 1 over {timed} faces")
     print(f"{'method':<34} {'PSNR':>7} {'SSIM':>6} {'D-dist':>8} {'same':>6} {'s/face':>8}  in box")
-    methods = [
-        (f"best of {RANDOM_CANDIDATES} random z", lambda x: best_random(model, x)),
-        (f"pixel Adam, random start, {PIXEL_STEPS} st", lambda x: pixel_optimization(model, x, PIXEL_STEPS)),
-        ("encoder alone", lambda x: inverter.invert(x, 0).z),
-        (f"encoder + solver, {STEPS} steps (default)", lambda x: inverter.invert(x).z),
-        (f"encoder + solver, {more_steps} steps", lambda x: inverter.invert(x, more_steps).z),
-    ]
-    for name, fn in methods:
+    methods = {
+        "random": (f"best of {RANDOM_CANDIDATES} random z", lambda x: best_random(model, x)),
+        "pixel": (f"pixel Adam, random start, {PIXEL_STEPS} st", lambda x: pixel_optimization(model, x, PIXEL_STEPS)),
+        "encoder": ("encoder alone", lambda x: inverter.invert(x, 0).z),
+        "default": (f"encoder + solver, {STEPS} steps (default)", lambda x: inverter.invert(x).z),
+        "more": (f"encoder + solver, {more_steps} steps", lambda x: inverter.invert(x, more_steps).z),
+    }
+    for name, fn in (methods[key] for key in only):
         z = np.concatenate([fn(targets[i : i + 50]) for i in range(0, len(targets), 50)])
         print(row(name, model, targets, z, per_face_seconds(fn, targets, timed), identity), flush=True)
 
@@ -139,20 +145,26 @@ def main() -> None:
     parser.add_argument("--more-steps", type=int, default=200)
     parser.add_argument("--timed", type=int, default=10, help="faces timed one at a time per method")
     parser.add_argument("--photos", type=int, default=30, help="raw photos for the end-to-end timing (0: skip)")
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help=f"the table's rows, comma-separated, of {', '.join(METHODS)}"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: a few faces, no dlib, no photos")
     args = parser.parse_args()
+    only = tuple(m for m in args.methods.split(",") if m)
+    if unknown := sorted(set(only) - set(METHODS)):
+        parser.error(f"unknown --methods {', '.join(unknown)}; choose from {', '.join(METHODS)}")
     model = load_generator(args.model or resources.default_model())
     if args.quick:
         global PIXEL_STEPS
         PIXEL_STEPS = 3
         targets = test_faces(args.data, 4, -1)
-        reconstruction_table(model, targets, 3, 1, None)
+        reconstruction_table(model, targets, 3, 1, None, only)
         return
     from dcgan.controls.identity import FaceIdentity
 
     if args.faces:
         targets = test_faces(args.data, args.faces, args.min_id)
-        reconstruction_table(model, targets, args.more_steps, args.timed, FaceIdentity())
+        reconstruction_table(model, targets, args.more_steps, args.timed, FaceIdentity(), only)
     if args.photos:
         end_to_end(model, args.photos)
 

@@ -7,7 +7,7 @@ EMA, no augmentation, no R1. It trains on the same uint8 cache as `dcgan train` 
 then writes `--samples` faces as an image cache that `dcgan evaluate` scores exactly as it scores a model:
 
     python benchmarks/reference_dcgan.py --data data/celeba-usual64/train --images 3616000 --out runs/reference
-    dcgan evaluate runs/reference/samples --data data/celeba-usual64/test --n 10000
+    dcgan evaluate runs/reference/samples --data data/celeba-usual64/test --samples 10000
 
 Training is resumable: run the same command again after a stop (SIGTERM/Ctrl-C writes a checkpoint first).
 PyTorch comes with the `eval` extra.
@@ -74,17 +74,26 @@ def init_weights(module: nn.Module) -> None:
 class Reference:
     """G, D, their optimizers and the step; saved to and restored from one file."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, bf16: bool = False) -> None:
         torch.manual_seed(seed)
         self.G, self.D = generator(), discriminator()
         self.G.apply(init_weights)
         self.D.apply(init_weights)
+        # NHWC is oneDNN's fast layout on CPU: the same numbers, 11% more images/s here
+        self.G.to(memory_format=torch.channels_last)
+        self.D.to(memory_format=torch.channels_last)
+        self.bf16 = bf16
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.step = 0
         self.loss = nn.BCEWithLogitsLoss()
 
     def train_step(self, real: torch.Tensor, generator_rng: torch.Generator) -> dict[str, float]:
+        """One D step and one G step; in bf16 autocast (fp32 weights and optimizer) if asked."""
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            return self._train_step(real, generator_rng)
+
+    def _train_step(self, real: torch.Tensor, generator_rng: torch.Generator) -> dict[str, float]:
         n = len(real)
         ones, zeros = torch.ones(n), torch.zeros(n)
         fake = self.G(torch.randn(n, 100, 1, 1, generator=generator_rng))
@@ -127,7 +136,8 @@ class Reference:
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 N×H×W×C → float N×C×H×W in [-1, 1]."""
-    return torch.from_numpy(np.asarray(images, np.float32)).permute(0, 3, 1, 2) / 127.5 - 1.0
+    x = torch.from_numpy(np.asarray(images, np.float32)).permute(0, 3, 1, 2) / 127.5 - 1.0
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 def write_samples(model: Reference, out: Path, n: int, seed: int) -> None:
@@ -142,7 +152,8 @@ def write_samples(model: Reference, out: Path, n: int, seed: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "images.npy") as tmp, open(tmp, "wb") as handle:
         np.save(handle, np.concatenate(faces))
-    write_json_atomic(out / "manifest.json", {"source": "pytorch/examples DCGAN", "step": model.step, "z_seed": seed})
+    manifest = {"source": "pytorch/examples DCGAN", "step": model.step, "z_seed": seed, "bf16": model.bf16}
+    write_json_atomic(out / "manifest.json", manifest)
 
 
 def main() -> None:
@@ -154,6 +165,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10000, help="faces written to OUT/samples for scoring")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint-every", type=int, default=500, help="steps")
+    parser.add_argument(
+        "--bf16", action="store_true", help="bf16 autocast: measure first (1.65x the images/s here, with AMX)"
+    )
     args = parser.parse_args()
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -162,7 +176,7 @@ def main() -> None:
         parser.error(f"the reference is the 64×64 RGB model; {args.data} holds {images.shape[1:]}")
     args.out.mkdir(parents=True, exist_ok=True)
     ckpt, log = args.out / "checkpoint.pt", args.out / "log.jsonl"
-    model = Reference(args.seed)
+    model = Reference(args.seed, args.bf16)
     if ckpt.exists():
         model.load(ckpt)
         print(f"resumed at step {model.step}")
@@ -190,7 +204,7 @@ def main() -> None:
         return
     write_samples(model, args.out / "samples", args.samples, args.seed)
     print(f"wrote {args.samples} faces to {args.out / 'samples'}; score them with")
-    print(f"  dcgan evaluate {args.out / 'samples'} --data TEST_SPLIT --n {args.samples}")
+    print(f"  dcgan evaluate {args.out / 'samples'} --data TEST_SPLIT --samples {args.samples}")
 
 
 if __name__ == "__main__":

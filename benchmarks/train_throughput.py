@@ -1,7 +1,7 @@
 """Steady-state training throughput of the default 64×64 DCGAN (batch 64), fp32 and bf16.
 
     python benchmarks/train_throughput.py [--repeats 5] [--steps 3] [--precision fp32 bf16] [--augment POLICY]
-        [--r1-gamma G] [--quick]
+        [--r1-gamma G] [--gf N] [--df N] [--quick]
 
 Prints images/s as the median of `repeats` timings of `steps` train steps each, after warm-up. `--quick` is a
 smoke run of seconds (a tiny 32×32 model, one fp32 step), to check that the benchmark still runs, not a measurement.
@@ -75,12 +75,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--augment", default="", help="DiffAugment policy, e.g. color,translation,cutout")
     parser.add_argument("--r1-gamma", type=float, default=0.0, help="R1 penalty weight (0 = off)")
+    parser.add_argument("--gf", type=int, help="generator width (the first layer is 4×4×(8·gf)); default: Config's")
+    parser.add_argument("--df", type=int, help="discriminator width; default: Config's")
     parser.add_argument("--force-bf16", action="store_true", help="measure bf16 even without AVX-512")
     parser.add_argument("--quick", action="store_true", help="a smoke run of seconds: tiny model, one fp32 step")
     args = parser.parse_args()
     from dcgan.config import Config
 
-    model = QUICK_MODEL if args.quick else {}
+    model = QUICK_MODEL if args.quick else {k: v for k, v in (("gf", args.gf), ("df", args.df)) if v is not None}
     if args.quick:
         args.precision, args.repeats, args.steps, args.warmup = ["fp32"], 1, 1, 1
     cfg = Config(**model)

@@ -32,7 +32,7 @@ QUICK = {
     "directions.py": (["--quick", "--model", "{controls_model}"], "identity lock off"),
     "invert.py": (["--quick", "--model", "{inverted_model}", "--data", "{cache}"], "encoder + solver"),
     "reference_dcgan.py": (
-        ["--data", "{faces}", "--out", "{out}", "--images", "32", "--batch-size", "8", "--samples", "10"],
+        ["--data", "{faces}", "--out", "{out}", "--images", "32", "--batch-size", "8", "--samples", "10", "--bf16"],
         "wrote 10 faces",
     ),
 }
