@@ -193,6 +193,7 @@ def main() -> None:
                 model.save(ckpt)
                 rate = (model.step - first) * args.batch_size / (time.perf_counter() - started)
                 row = {"step": model.step, "images_seen": model.step * args.batch_size, **logs, "images_per_s": rate}
+                row["bf16"] = model.bf16  # a resumed run may change it: each row says how its steps ran
                 with open(log, "a") as handle:
                     handle.write(json.dumps(row) + "\n")
                 print(json.dumps(row), flush=True)
