@@ -11,8 +11,8 @@ import pytest
 from conftest import ENCODER_OPTIONS as OPTIONS
 
 from dcgan.bundle import load_generator
-from dcgan.errors import ModelError
-from dcgan.inversion.runtime import ENCODER_DIR, INFO_FILE
+from dcgan.errors import ConfigError, ModelError
+from dcgan.inversion.runtime import ENCODER_DIR, INFO_FILE, WEIGHTS
 from dcgan.inversion.train import train_encoder
 
 
@@ -77,3 +77,26 @@ def test_encoder_training_resumes_from_its_checkpoint(inverted_model, tiny_cache
     train_encoder(copy, tiny_cache, replace(OPTIONS, steps=6), work=work, resume=True, log=logged.append)
     assert [step for step, _ in checkpoint.list_checkpoints(work)] == [3, 6]
     assert json.loads((copy / ENCODER_DIR / INFO_FILE).read_text())["steps"] == 6
+
+
+def test_encoder_training_can_start_from_another_generators_encoder(inverted_model, tiny_cache, tmp_path):
+    """A warm start after a fine-tune: the new generator's encoder begins as the old one (here with a learning rate
+    of 0, so its weights stay exactly that; BN's moving statistics still move) and records where it came from; a
+    width that does not fit is refused."""
+    refitted = shutil.copytree(inverted_model, tmp_path / "refitted")
+    with np.load(refitted / "generator.npz") as saved:
+        np.savez(refitted / "generator.npz", **{k: v + np.float16(0.01) for k, v in saved.items()})
+    still = replace(OPTIONS, steps=1, learning_rate=0.0)
+    train_encoder(refitted, tiny_cache, still, work=tmp_path / "work", log=lambda _: None, init=inverted_model)
+    info = json.loads((refitted / ENCODER_DIR / INFO_FILE).read_text())
+    old = json.loads((inverted_model / ENCODER_DIR / INFO_FILE).read_text())
+    assert info["init_encoder"]["generator_sha256"] == old["generator_sha256"] != info["generator_sha256"]
+    with np.load(refitted / ENCODER_DIR / WEIGHTS) as new, np.load(inverted_model / ENCODER_DIR / WEIGHTS) as before:
+        weights = [k for k in new if "moving" not in k]
+        assert sorted(new) == sorted(before) and len(weights) > 4
+        assert all(np.array_equal(new[k], before[k]) for k in weights)
+    model = load_generator(refitted)
+    assert model.invert(model.generate(model.sample_z(1, seed=0))).shape == (1, model.z_dim)
+    with pytest.raises(ConfigError, match="--width"):
+        wider = replace(still, width=OPTIONS.width * 2)
+        train_encoder(refitted, tiny_cache, wider, work=tmp_path / "w2", init=refitted)

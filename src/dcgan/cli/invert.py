@@ -21,7 +21,7 @@ def cmd_encoder_train(args: argparse.Namespace) -> None:
         checkpoint_every=args.checkpoint_every,
         seed=args.seed,
     )
-    folder = train_encoder(args.model, args.data, options, args.val, args.work, args.resume)
+    folder = train_encoder(args.model, args.data, options, args.val, args.work, args.resume, init=args.init_encoder)
     print(f"wrote {folder}")
 
 
@@ -82,6 +82,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--val", type=Path, help="a prepared cache of other faces, to score the encoder on")
     p.add_argument("--work", type=Path, help="checkpoint folder (default runs/encoder-<model name>)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --work")
+    p.add_argument(
+        "--init-encoder",
+        type=Path,
+        metavar="BUNDLE",
+        help="start from this bundle's encoder (a warm start after a fine-tune; it may be MODEL itself)",
+    )
     p.add_argument("--steps", type=int, default=defaults.steps)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)

@@ -7,7 +7,8 @@ Each step takes a batch of z from the prior with their faces G(z), and a batch o
 
 so E learns G's own latent space and also where real faces land in it. Adam; the state is checkpointed
 (`dcgan.checkpoint`) every `checkpoint_every` steps into a work folder beside the bundle, so an interrupted run
-continues with `resume`.
+continues with `resume`. After the generator is fine-tuned, E can start from the encoder it had before (`init`, a
+warm start) instead of from scratch: G moved a little, and so does the map E has to learn.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import tensorflow as tf
 
 from dcgan import checkpoint
 from dcgan.data import BatchSource, Cache
+from dcgan.errors import ConfigError
 from dcgan.inversion.encoder import build_encoder
 from dcgan.inversion.features import DiscriminatorFeatures
 from dcgan.inversion.options import EncoderOptions
@@ -66,6 +68,21 @@ class EncoderTrainer:
         meta = checkpoint.restore(path, {"encoder": self.encoder.variables, "optimizer": self.optimizer.variables})
         return int(meta["step"])
 
+    def warm_start(self, model_dir: Path) -> dict:
+        """Start from the encoder stored in the bundle `model_dir` (fitted to any generator of the same shape);
+        returns what the encoder's info records of it."""
+        from dcgan.inversion.runtime import read_encoder
+
+        encoder, info = read_encoder(model_dir, self.model.config)
+        if info["options"]["width"] != self.options.width:
+            raise ConfigError(
+                f"--init-encoder {model_dir} has an encoder of width {info['options']['width']}, "
+                f"this run's is {self.options.width} (give --width {info['options']['width']})"
+            )
+        for variable, value in zip(self.encoder.variables, encoder.variables, strict=True):
+            variable.assign(value)
+        return {"path": str(model_dir), **{k: info.get(k) for k in ("generator_sha256", "steps", "images_seen")}}
+
     def train(
         self, data: Path, work: Path, resume: bool = False, log: Callable[[int, dict], None] | None = None
     ) -> dict:
@@ -107,10 +124,13 @@ def train_encoder(
     work: Path | None = None,
     resume: bool = False,
     log: Callable[[str], None] = print,
+    init: Path | None = None,
 ) -> Path:
     """Train the encoder of a bundle's generator on a prepared cache of real faces and store it in the bundle
     (`MODEL_DIR/encoder/`), with its scores on `val` (up to `VAL_FACES` faces, before and after the solver).
-    The training state is checkpointed in `work` (default: `runs/encoder-<bundle name>`)."""
+    The training state is checkpointed in `work` (default: `runs/encoder-<bundle name>`). `init`: a bundle whose
+    encoder the training starts from (it may be `model_dir` itself, before its generator's refit); a resumed run
+    continues its checkpoint instead."""
     from dcgan.bundle import load_generator
     from dcgan.inversion.runtime import Inverter, save_encoder
 
@@ -123,8 +143,12 @@ def train_encoder(
     def report(step: int, losses: dict) -> None:
         log(f"step {step}/{options.steps}: " + ", ".join(f"{k} loss {v:.4f}" for k, v in losses.items()))
 
+    warm = None
+    if init is not None:
+        warm = trainer.warm_start(Path(init))  # before a resume, which then overwrites these weights
+        log(f"warm start from the encoder of {init} (fitted to generator {str(warm['generator_sha256'])[:12]})")
     result = trainer.train(Path(data), work, resume, report)
-    info = {"options": asdict(options), "data": str(data), **result}
+    info = {"options": asdict(options), "data": str(data), **result, **({"init_encoder": warm} if warm else {})}
     if val is not None:
         faces = Cache.open(val).images[:VAL_FACES]
         inverter = Inverter(model, info, trainer.encoder, features)
