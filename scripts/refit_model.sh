@@ -2,9 +2,10 @@
 # Rebuild everything fitted to a bundle's generator, in one step, after its weights changed (a new shipped model):
 # the named controls (`dcgan controls fit`), the photo encoder (`dcgan encoder train`), the browser export
 # (`dcgan export-web`) and the card's pictures (`dcgan sample grid` and `directions`), with the shipped model's
-# recipes. Each part refuses to load until it is refitted: they name the generator's sha256. About 30 minutes on a
-# 2-core CPU (the encoder takes most of it); run again after a stop, the encoder resumes from its checkpoints
-# (kept per generator).
+# recipes. Each part refuses to load until it is refitted: they name the generator's sha256. About 15 minutes on a
+# 2-core CPU (the encoder takes most of it: a warm start from the bundle's previous encoder, 1,500 steps, or 5,000
+# from scratch when it has none); run again after a stop, the encoder resumes from its checkpoints (kept per
+# generator).
 # Usage: scripts/refit_model.sh [MODEL_DIR] [FACES]
 #   MODEL_DIR default models/celeba64, with discriminator.npz; FACES default data/celeba-usual64, a cache with
 #   train/ and val/ splits in the model's framing (built by scripts/celeba_usual64.sh when missing).
@@ -16,7 +17,9 @@ scripts/setup.sh controls,photo,web
 [ -d "$faces/train" ] || scripts/celeba_usual64.sh ../shared/datasets "$faces"
 dcgan=.venv/bin/dcgan
 $dcgan controls fit "$model" --classifier models/attributes64 --real "$faces/val"
-$dcgan encoder train "$model" --data "$faces/train" --val "$faces/val" --width 32 --resume \
+warm=()
+[ -f "$model/encoder/encoder.json" ] && warm=(--init-encoder "$model" --steps 1500)
+$dcgan encoder train "$model" --data "$faces/train" --val "$faces/val" --width 32 --resume "${warm[@]}" \
   --work "runs/encoder-$(basename "$model")-$(sha256sum "$model/generator.npz" | cut -c1-12)"
 $dcgan export-web "$model"
 $dcgan sample "$model" grid --grid-size 8 --z-seed 0 --out "$model/samples"
