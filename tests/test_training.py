@@ -188,6 +188,28 @@ def test_fine_tuning_starts_from_the_bundles_discriminator(tiny_model, tmp_path)
         assert sorted(averaged) == sorted(d) and all(np.array_equal(averaged[k], d[k]) for k in d)
 
 
+def test_an_average_can_continue_the_average_the_fine_tuning_started_from(tiny_model, tiny_cache, tmp_path) -> None:
+    """`export --average STEPS --average-start N`: the starting bundle's generator joins the mean of the run's
+    checkpoints as N of them; refused when that bundle's weights changed since the run started, or without a mean."""
+    start = shutil.copytree(tiny_model, tmp_path / "start")
+    run = tmp_path / "ft"
+    train(tiny_config(steps=10, z_prior="normal", init_generator=str(start)), tiny_cache, run, progress=False)
+    joined = export(run, tmp_path / "joined", dtype="float32", average=[5, 10], init_weight=2)
+    record = json.loads((joined / "model.json").read_text())["provenance"]["averaged_with_start"]
+    assert record["weight"] == 2 and record["checkpoints"] == 2 and len(record["generator_sha256"]) == 64
+    saved = [checkpoint.read(checkpoint.checkpoint_path(run / "checkpoints", s))[0]["g_ema"] for s in (5, 10)]
+    origin = [v.numpy() for v in load_generator(start).generator.variables]
+    exported = [v.numpy() for v in load_generator(joined).generator.variables]
+    for got, a, b, o in zip(exported, *saved, origin, strict=True):
+        np.testing.assert_allclose(got, (a + b + 2 * o) / 4, atol=1e-5)
+    with pytest.raises(ConfigError, match="goes with an average"):
+        export(run, tmp_path / "no-mean", init_weight=2)
+    with np.load(start / "generator.npz") as weights:
+        np.savez(start / "generator.npz", **{k: v + np.float16(0.01) for k, v in weights.items()})
+    with pytest.raises(ConfigError, match="no longer the one the run started from"):
+        export(run, tmp_path / "changed", average=[5, 10], init_weight=2)
+
+
 def test_a_non_finite_loss_stops_the_run_and_keeps_its_checkpoints(tiny_cache, tmp_path, monkeypatch) -> None:
     real = DCGAN.train_step
 

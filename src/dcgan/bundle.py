@@ -101,6 +101,28 @@ def average_checkpoints(paths: list[Path], raw: bool = False) -> tuple[list[np.n
     return [(t / len(paths)).astype(np.float32) for t in total or []], meta, group
 
 
+def continue_average(weights: list[np.ndarray], count: int, meta: dict, cfg: Config, weight: float) -> tuple:
+    """The mean of `count` checkpoints' generators continued with the generator the run started from (its
+    `--init-generator` bundle, itself often a mean), counted as `weight` checkpoints: Polyak averaging across the
+    fine-tuning runs of one model. Returns the weights and what the provenance records of it."""
+    start = meta.get("init_generator")
+    if not start:
+        raise ConfigError("averaging with the starting generator needs a run fine-tuned from a bundle (init_generator)")
+    folder = Path(start["path"])
+    if not (folder / WEIGHTS_FILE).exists():
+        raise ConfigError(f"the bundle the run started from, {folder}, is gone")
+    digest = weights_digest(folder / WEIGHTS_FILE)
+    if start.get("generator_sha256", digest) != digest:
+        raise ConfigError(f"{folder}'s generator is no longer the one the run started from (its weights changed)")
+    generator = build_generator(cfg)
+    assign_variables(folder / WEIGHTS_FILE, generator.variables)
+    blended = [
+        ((count * a + weight * v.numpy().astype(np.float64)) / (count + weight)).astype(np.float32)
+        for a, v in zip(weights, generator.variables, strict=True)
+    ]
+    return blended, {"path": relative(folder), "generator_sha256": digest, "weight": weight, "checkpoints": count}
+
+
 def export(
     run_dir: Path,
     out: Path,
@@ -112,14 +134,17 @@ def export(
     raw: bool = False,
     standing_stats: int = 0,
     discriminator: bool = False,
+    init_weight: float = 0.0,
 ) -> Path:
     """Write MODEL_DIR/model.json (config, z contract, provenance) and generator.npz (weights, no pickle).
 
     The checkpoint is the one of `step` (default: the latest), the `best` one kept by validation FID, or
     several in `average`, whose generator weights are averaged (Polyak averaging, which smooths the
-    oscillation of GAN training; BN statistics are averaged too). Its EMA generator is shipped when it has
-    one (`g_ema` in the config), its raw generator with `raw`. With `standing_stats` > 0 its BN moving
-    statistics are recomputed from that many training-mode batches (`model.standing_statistics`). With
+    oscillation of GAN training; BN statistics are averaged too); with `init_weight` > 0, the generator a
+    fine-tuned run started from joins that average as `init_weight` checkpoints (`continue_average`). Its EMA
+    generator is shipped when it has one (`g_ema` in the config), its raw generator with `raw`. With
+    `standing_stats` > 0 its BN moving statistics are recomputed from that many training-mode batches
+    (`model.standing_statistics`). With
     `discriminator`, the checkpoint's D (of an average: the last step's) is written too (`discriminator.npz`), so
     that a fine-tuning run (`--init-generator`) starts with a D that has learnt this G instead of a fresh one.
     """
@@ -129,11 +154,16 @@ def export(
         raise ConfigError(f"standing_stats must be >= 0 batches, got {standing_stats}")
     if average and (best or step is not None):
         raise ConfigError("average is its own choice of weights: give it without step or best")
+    if init_weight < 0 or (init_weight and not average):
+        raise ConfigError(f"the starting generator's weight must be >= 0 and goes with an average, got {init_weight}")
     folder = run_dir / "checkpoints" / ("best" if best else "")
     if average:
         paths = [checkpoint.resolve(folder, s) for s in sorted(set(average))]
         weights, meta, group = average_checkpoints(paths, raw)
         extra = {**(extra or {}), "averaged_steps": sorted(set(average))}
+        if init_weight:
+            weights, joined = continue_average(weights, len(paths), meta, cfg, init_weight)
+            extra["averaged_with_start"] = joined
         path = paths[-1]
         saved = checkpoint.read(path)[0] if discriminator else {}  # D of the last step: it has seen every G averaged
     else:

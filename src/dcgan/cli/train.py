@@ -73,6 +73,7 @@ def cmd_export(args: argparse.Namespace) -> None:
         raw=args.raw,
         standing_stats=args.standing_stats,
         discriminator=args.discriminator,
+        init_weight=args.average_start,
     )
     print(path)
 
@@ -104,6 +105,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--best", action="store_true", help="the best checkpoint by validation FID (--eval-every, select)")
     p.add_argument(
         "--average", metavar="STEPS", help="comma-separated checkpoint steps whose generator weights are averaged"
+    )
+    p.add_argument(
+        "--average-start",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="with --average: the generator a fine-tuned run started from joins the mean as N checkpoints (e.g. as "
+        "many as that bundle averaged), continuing its average across runs",
     )
     p.add_argument("--raw", action="store_true", help="export the raw generator, not its EMA (config g_ema)")
     p.add_argument("--dtype", choices=("float16", "float32"), default="float16")

@@ -20,7 +20,7 @@ def start_from_bundle(gan: DCGAN, model_dir: Path) -> dict:
     """Load an exported generator into G and its average, and its discriminator, if any, into D (fine-tuning);
     returns what the checkpoints record of it, including, for a bundle that was itself fine-tuned, the bundle it
     started from (and so on back). D's optimizer starts fresh either way."""
-    from dcgan.bundle import DISCRIMINATOR_FILE, assign_variables, load_generator
+    from dcgan.bundle import DISCRIMINATOR_FILE, WEIGHTS_FILE, assign_variables, load_generator, weights_digest
 
     source = load_generator(model_dir)
     ours, theirs = gan.cfg.model_dict(), source.config.model_dict()
@@ -37,6 +37,7 @@ def start_from_bundle(gan: DCGAN, model_dir: Path) -> dict:
     provenance = source.info.get("provenance", {})
     meta = {
         "path": str(Path(model_dir).resolve()),
+        "generator_sha256": weights_digest(Path(model_dir) / WEIGHTS_FILE),
         **{k: provenance.get(k) for k in ("step", "images_seen", "train_seconds", "weights")},
         "discriminator": "the bundle's" if with_d else "fresh",
     }
