@@ -144,9 +144,9 @@ def export(
     fine-tuned run started from joins that average as `init_weight` checkpoints (`continue_average`). Its EMA
     generator is shipped when it has one (`g_ema` in the config), its raw generator with `raw`. With
     `standing_stats` > 0 its BN moving statistics are recomputed from that many training-mode batches
-    (`model.standing_statistics`). With
-    `discriminator`, the checkpoint's D (of an average: the last step's) is written too (`discriminator.npz`), so
-    that a fine-tuning run (`--init-generator`) starts with a D that has learnt this G instead of a fresh one.
+    (`model.standing_statistics`). With `discriminator`, the checkpoint's D (of an average: the last step's) is
+    written too (`discriminator.npz`), so that a fine-tuning run (`--init-generator`) starts with a D that has
+    learnt this G instead of a fresh one.
     """
     run_dir, out = Path(run_dir), Path(out)
     cfg = load_config(run_dir / "config.json")
