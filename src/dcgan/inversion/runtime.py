@@ -53,11 +53,9 @@ def save_encoder(model_dir: Path, encoder, info: dict) -> Path:
     return model_dir / ENCODER_DIR
 
 
-def read_encoder(model_dir: Path, cfg) -> tuple:
-    """The encoder stored in a bundle's `encoder/` folder and its info, whatever generator it was fitted to
+def read_encoder_info(model_dir: Path) -> dict:
+    """The info of the encoder stored in a bundle's `encoder/` folder, whatever generator it was fitted to
     (`Inverter.load` checks that; a warm start of `dcgan encoder train --init-encoder` does not need to)."""
-    from dcgan.bundle import assign_variables
-
     folder = Path(model_dir) / ENCODER_DIR
     try:
         info = json.loads((folder / INFO_FILE).read_text())
@@ -67,9 +65,7 @@ def read_encoder(model_dir: Path, cfg) -> tuple:
         ) from None
     if info.get("format") != FORMAT:
         raise ModelError(f"{folder / INFO_FILE}: unknown format {info.get('format')!r}")
-    encoder = build_encoder(cfg, info["options"]["width"])
-    assign_variables(folder / WEIGHTS, encoder.variables)
-    return encoder, info
+    return info
 
 
 class Inverter:
@@ -84,14 +80,16 @@ class Inverter:
     @classmethod
     def load(cls, model) -> Inverter:
         """The inverter of a loaded `FaceGenerator`; a ModelError when its bundle has no (matching) encoder."""
-        from dcgan.bundle import WEIGHTS_FILE, weights_digest
+        from dcgan.bundle import WEIGHTS_FILE, assign_variables, weights_digest
 
-        encoder, info = read_encoder(model.model_dir, model.config)
+        info = read_encoder_info(model.model_dir)
         if info.get("generator_sha256") != weights_digest(Path(model.model_dir) / WEIGHTS_FILE):
             raise ModelError(
                 f"{model.model_dir}'s encoder was trained for other generator weights; "
                 f"train it again with `dcgan encoder train {model.model_dir} --data DIR`"
             )
+        encoder = build_encoder(model.config, info["options"]["width"])
+        assign_variables(Path(model.model_dir) / ENCODER_DIR / WEIGHTS, encoder.variables)
         return cls(model, info, encoder, DiscriminatorFeatures(model.model_dir, model.config))
 
     def check(self, images: np.ndarray) -> np.ndarray:

@@ -71,16 +71,16 @@ class EncoderTrainer:
     def warm_start(self, model_dir: Path) -> dict:
         """Start from the encoder stored in the bundle `model_dir` (fitted to any generator of the same shape);
         returns what the encoder's info records of it."""
-        from dcgan.inversion.runtime import read_encoder
+        from dcgan.bundle import assign_variables
+        from dcgan.inversion.runtime import ENCODER_DIR, WEIGHTS, read_encoder_info
 
-        encoder, info = read_encoder(model_dir, self.model.config)
+        info = read_encoder_info(model_dir)
         if info["options"]["width"] != self.options.width:
             raise ConfigError(
                 f"--init-encoder {model_dir} has an encoder of width {info['options']['width']}, "
                 f"this run's is {self.options.width} (give --width {info['options']['width']})"
             )
-        for variable, value in zip(self.encoder.variables, encoder.variables, strict=True):
-            variable.assign(value)
+        assign_variables(Path(model_dir) / ENCODER_DIR / WEIGHTS, self.encoder.variables)
         return {"path": str(model_dir), **{k: info.get(k) for k in ("generator_sha256", "steps", "images_seen")}}
 
     def train(
