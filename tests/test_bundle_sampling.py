@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import keras
@@ -14,7 +15,7 @@ from PIL import Image
 from dcgan import checkpoint, load_generator, sampling
 from dcgan.bundle import assign_variables, export, save_variables
 from dcgan.cli import main
-from dcgan.errors import CheckpointError, ConfigError, ModelError
+from dcgan.errors import CheckpointError, ConfigError, ModelError, read_model_json
 from dcgan.model import build_generator
 
 
@@ -78,6 +79,21 @@ def test_bad_z_and_bad_bundle(tiny_model, tmp_path) -> None:
     with pytest.raises(CheckpointError, match=r"no checkpoint for step 99 in .*; have \[4\]"):
         export(run_dir, tmp_path / "x", step=99)
     assert not (tmp_path / "x").exists()
+
+
+def test_unreadable_bundle_json_is_a_model_error(tiny_model, tmp_path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_model, bundle)
+    for text, message in [("{not json", "cannot read"), ("[1, 2]", "not a JSON object"), ("", "cannot read")]:
+        (bundle / "model.json").write_text(text)
+        with pytest.raises(ModelError, match=message):
+            load_generator(bundle)
+    (bundle / "part.json").write_text('{"format": 2}')
+    with pytest.raises(ModelError, match="format 2; this version reads format 1"):
+        read_model_json(bundle / "part.json", "missing", fmt=1)
+    assert read_model_json(bundle / "part.json", "missing") == {"format": 2}
+    with pytest.raises(ModelError, match=r"^nothing here$"):
+        read_model_json(bundle / "absent.json", "nothing here")
 
 
 def test_interpolation_maths() -> None:

@@ -18,7 +18,7 @@ from dcgan import __version__, checkpoint
 from dcgan.atomic import atomic_dir, write_json_atomic
 from dcgan.config import MODEL_FIELDS, Config
 from dcgan.config import load as load_config
-from dcgan.errors import CheckpointError, ConfigError, ModelError
+from dcgan.errors import CheckpointError, ConfigError, ModelError, read_model_json
 from dcgan.images import to_uint8
 from dcgan.model import build_discriminator, build_generator, standing_statistics
 from dcgan.provenance import relative, relative_chain
@@ -257,13 +257,11 @@ class FaceGenerator:
 
     def __init__(self, model_dir: Path) -> None:
         model_dir = Path(model_dir)
-        try:
-            self.info = json.loads((model_dir / BUNDLE_FILE).read_text())
-        except FileNotFoundError:
-            raise ModelError(
-                f"{model_dir} is not a model bundle (no {BUNDLE_FILE}); "
-                "make one with `dcgan export RUN_DIR --out MODEL_DIR`"
-            ) from None
+        self.info = read_model_json(
+            model_dir / BUNDLE_FILE,
+            f"{model_dir} is not a model bundle (no {BUNDLE_FILE}); "
+            "make one with `dcgan export RUN_DIR --out MODEL_DIR`",
+        )
         self.model_dir = model_dir
         self.config = Config(**{k: self.info["config"][k] for k in MODEL_FIELDS})
         self.z_contract = self.config.z_contract()

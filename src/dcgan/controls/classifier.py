@@ -16,7 +16,7 @@ import numpy as np
 
 from dcgan import __version__
 from dcgan.atomic import atomic_dir
-from dcgan.errors import ModelError
+from dcgan.errors import ModelError, read_model_json
 
 ATTRIBUTES = (
     "Smiling",
@@ -166,16 +166,8 @@ def load_classifier(path: Path | str) -> AttributeClassifier:
     from dcgan.bundle import assign_variables
 
     path = Path(path)
-    try:
-        info = json.loads((path / INFO_FILE).read_text())
-    except FileNotFoundError:
-        raise ModelError(
-            f"{path} is not an attribute classifier (no {INFO_FILE}); train one with `dcgan classifier train`"
-        ) from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"cannot read {path / INFO_FILE}: {exc}") from None
-    if info.get("format") != 1:
-        raise ModelError(f"{path / INFO_FILE} has format {info.get('format')!r}; this version reads format 1")
+    missing = f"{path} is not an attribute classifier (no {INFO_FILE}); train one with `dcgan classifier train`"
+    info = read_model_json(path / INFO_FILE, missing, fmt=1)
     metrics_path = path / METRICS_FILE
     if metrics_path.exists():
         try:

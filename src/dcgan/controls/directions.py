@@ -14,7 +14,6 @@ measurements) and `directions.npz` (the vectors). Three kinds of vector, all uni
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import keras
 import numpy as np
 
 from dcgan.atomic import atomic_path, write_json_atomic
-from dcgan.errors import ModelError
+from dcgan.errors import ModelError, read_model_json
 
 JSON_FILE = "directions.json"
 ARRAYS_FILE = "directions.npz"
@@ -86,16 +85,13 @@ class Directions:
         from dcgan.bundle import WEIGHTS_FILE, weights_digest
 
         model_dir = Path(model_dir)
+        missing = f"{model_dir} has no named controls; make them with `dcgan controls fit {model_dir}`"
+        info = read_model_json(model_dir / JSON_FILE, missing, FORMAT)
         try:
-            info = json.loads((model_dir / JSON_FILE).read_text())
             with np.load(model_dir / ARRAYS_FILE, allow_pickle=False) as arrays:
                 data = {k: arrays[k] for k in ("normals", "offsets", "sefa", "identity")}
         except FileNotFoundError:
-            raise ModelError(
-                f"{model_dir} has no named controls; make them with `dcgan controls fit {model_dir}`"
-            ) from None
-        if info.get("format") != FORMAT:
-            raise ModelError(f"{model_dir / JSON_FILE}: unknown format {info.get('format')!r}")
+            raise ModelError(missing) from None
         if info.get("generator_sha256") != weights_digest(model_dir / WEIGHTS_FILE):
             raise ModelError(
                 f"{model_dir}'s directions were fitted to other generator weights; "

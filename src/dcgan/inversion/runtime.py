@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan.atomic import atomic_dir, write_json_atomic
-from dcgan.errors import ModelError
+from dcgan.errors import ModelError, read_model_json
 from dcgan.evaluation.reconstruction import psnr, ssim
 from dcgan.inversion.encoder import build_encoder
 from dcgan.inversion.features import DiscriminatorFeatures
@@ -56,16 +55,8 @@ def save_encoder(model_dir: Path, encoder, info: dict) -> Path:
 def read_encoder_info(model_dir: Path) -> dict:
     """The info of the encoder stored in a bundle's `encoder/` folder, whatever generator it was fitted to
     (`Inverter.load` checks that; a warm start of `dcgan encoder train --init-encoder` does not need to)."""
-    folder = Path(model_dir) / ENCODER_DIR
-    try:
-        info = json.loads((folder / INFO_FILE).read_text())
-    except FileNotFoundError:
-        raise ModelError(
-            f"{model_dir} has no encoder for photos; train one with `dcgan encoder train {model_dir} --data DIR`"
-        ) from None
-    if info.get("format") != FORMAT:
-        raise ModelError(f"{folder / INFO_FILE}: unknown format {info.get('format')!r}")
-    return info
+    missing = f"{model_dir} has no encoder for photos; train one with `dcgan encoder train {model_dir} --data DIR`"
+    return read_model_json(Path(model_dir) / ENCODER_DIR / INFO_FILE, missing, FORMAT)
 
 
 class Inverter:
