@@ -77,6 +77,9 @@ def test_encoder_training_resumes_from_its_checkpoint(inverted_model, tiny_cache
     train_encoder(copy, tiny_cache, replace(OPTIONS, steps=6), work=work, resume=True, log=logged.append)
     assert [step for step, _ in checkpoint.list_checkpoints(work)] == [3, 6]
     assert json.loads((copy / ENCODER_DIR / INFO_FILE).read_text())["steps"] == 6
+    # the checkpoint decides where a resumed run came from: a later --init-encoder does not rewrite its history
+    train_encoder(copy, tiny_cache, replace(OPTIONS, steps=7), work=work, resume=True, log=logged.append, init=copy)
+    assert "init_encoder" not in json.loads((copy / ENCODER_DIR / INFO_FILE).read_text())
 
 
 def test_encoder_training_can_start_from_another_generators_encoder(inverted_model, tiny_cache, tmp_path):
@@ -91,6 +94,9 @@ def test_encoder_training_can_start_from_another_generators_encoder(inverted_mod
     info = json.loads((refitted / ENCODER_DIR / INFO_FILE).read_text())
     old = json.loads((inverted_model / ENCODER_DIR / INFO_FILE).read_text())
     assert info["init_encoder"]["generator_sha256"] == old["generator_sha256"] != info["generator_sha256"]
+    more = replace(still, steps=2)
+    train_encoder(refitted, tiny_cache, more, work=tmp_path / "work", log=lambda _: None, resume=True)
+    assert json.loads((refitted / ENCODER_DIR / INFO_FILE).read_text())["init_encoder"] == info["init_encoder"]
     with np.load(refitted / ENCODER_DIR / WEIGHTS) as new, np.load(inverted_model / ENCODER_DIR / WEIGHTS) as before:
         weights = [k for k in new if "moving" not in k]
         assert sorted(new) == sorted(before) and len(weights) > 4

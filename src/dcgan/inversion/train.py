@@ -84,10 +84,16 @@ class EncoderTrainer:
         return {"path": str(model_dir), **{k: info.get(k) for k in ("generator_sha256", "steps", "images_seen")}}
 
     def train(
-        self, data: Path, work: Path, resume: bool = False, log: Callable[[int, dict], None] | None = None
+        self,
+        data: Path,
+        work: Path,
+        resume: bool = False,
+        log: Callable[[int, dict], None] | None = None,
+        warm: dict | None = None,
     ) -> dict:
         """Train for `options.steps` steps (continuing from the newest checkpoint in `work` with `resume`);
-        returns {"steps", "seconds", "images_seen", "losses"} of the run."""
+        returns {"steps", "seconds", "images_seen", "losses"} of the run, and "init_encoder": the warm start
+        (`warm_start`'s record) the run began from, the checkpoint's when resumed, if any."""
         options = self.options
         cache = Cache.open(data)
         cache.check_shape(self.model.config.image_size, self.model.config.channels)
@@ -95,7 +101,8 @@ class EncoderTrainer:
         start, seconds = 0, 0.0
         if resume and (found := checkpoint.list_checkpoints(work)):
             start = self.restore(found[-1][1])
-            seconds = float(checkpoint.read(found[-1][1])[1].get("seconds", 0.0))
+            meta = checkpoint.read(found[-1][1])[1]
+            seconds, warm = float(meta.get("seconds", 0.0)), meta.get("init_encoder")
         losses: dict[str, float] = {}
         began = time.perf_counter() - seconds
         for step in range(start, options.steps):
@@ -107,12 +114,14 @@ class EncoderTrainer:
                 log(step + 1, losses)
             if (step + 1) % options.checkpoint_every == 0 or step + 1 == options.steps:
                 meta = {"seconds": time.perf_counter() - began, "options": asdict(options), "data": str(data)}
+                meta |= {"init_encoder": warm} if warm else {}
                 checkpoint.save(work, step + 1, self.state(), meta, keep=2)
         return {
             "steps": options.steps,
             "seconds": round(time.perf_counter() - began, 1),
             "images_seen": 2 * options.steps * options.batch_size,
             "losses": {k: round(v, 5) for k, v in losses.items()},
+            **({"init_encoder": warm} if warm else {}),
         }
 
 
@@ -147,8 +156,8 @@ def train_encoder(
     if init is not None:
         warm = trainer.warm_start(Path(init))  # before a resume, which then overwrites these weights
         log(f"warm start from the encoder of {init} (fitted to generator {str(warm['generator_sha256'])[:12]})")
-    result = trainer.train(Path(data), work, resume, report)
-    info = {"options": asdict(options), "data": str(data), **result, **({"init_encoder": warm} if warm else {})}
+    result = trainer.train(Path(data), work, resume, report, warm)
+    info = {"options": asdict(options), "data": str(data), **result}
     if val is not None:
         faces = Cache.open(val).images[:VAL_FACES]
         inverter = Inverter(model, info, trainer.encoder, features)
