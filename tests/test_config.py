@@ -28,6 +28,7 @@ from dcgan.errors import ConfigError
         ({"label_smoothing": 0.7}, "label_smoothing must be in"),
         ({"d_warmup": -1}, "d_warmup must be >= 0"),
         ({"r1_gamma": -0.1}, "r1_gamma must be >= 0"),
+        ({"r1_every": 0}, "r1_every must be >= 1"),
     ],
 )
 def test_invalid_values_fail_clearly(changes: dict, message: str) -> None:
@@ -79,3 +80,11 @@ def test_cli_reports_invalid_value_before_work(tmp_path, capsys) -> None:
     assert exit_info.value.code == 2
     assert "image_size must be one of" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_r1_is_due_on_every_kth_step_when_on() -> None:
+    assert [Config(r1_gamma=1.0, r1_every=4).r1_due(step) for step in range(9)] == [True, False, False, False] * 2 + [
+        True
+    ]
+    assert all(Config(r1_gamma=1.0).r1_due(step) for step in range(5))
+    assert not any(Config(r1_every=4).r1_due(step) for step in range(5))

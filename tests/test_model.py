@@ -207,6 +207,29 @@ def test_r1_penalty_is_logged_exactly_and_flattens_d_at_the_data() -> None:
     assert final_norms[10.0] < 0.1 * final_norms[0.0]
 
 
+def test_lazy_r1_is_the_penalty_k_times_over_on_every_kth_step() -> None:
+    """r1_every = 4 at γ: a due step is the step of r1_every = 1 at 4γ (same loss, same D after it, a quarter of the
+    logged penalty); a step that is not due is the step without R1."""
+    images = tf.constant(np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8))
+    batch = (images, tf.constant(0, tf.int64))
+
+    def one_step(r1: bool, **cfg) -> tuple[dict, list]:
+        keras.utils.set_random_seed(0)
+        gan = DCGAN(tiny_config(lr_d=1e-3, **cfg))
+        logs = gan.train_step(batch, train_g=False, r1=r1)
+        return {k: float(v) for k, v in logs.items()}, [v.numpy() for v in gan.discriminator.trainable_variables]
+
+    lazy, lazy_d = one_step(True, r1_gamma=10.0, r1_every=4)
+    eager, eager_d = one_step(True, r1_gamma=40.0)
+    np.testing.assert_allclose(lazy["d_loss"], eager["d_loss"], rtol=1e-5)
+    np.testing.assert_allclose(4 * lazy["r1"], eager["r1"], rtol=1e-5)
+    for a, b in zip(lazy_d, eager_d, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    skipped, _ = one_step(False, r1_gamma=10.0, r1_every=4)
+    plain, _ = one_step(True, r1_gamma=0.0)
+    assert "r1" not in skipped and skipped["d_loss"] == plain["d_loss"] < lazy["d_loss"]
+
+
 def test_every_draw_of_a_step_has_its_own_seed_whatever_d_steps() -> None:
     """step * 8 + i reused seeds from d_steps = 8 on (D's 8th update drew G's z; the 9th, the next step's)."""
     seeds = [

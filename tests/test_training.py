@@ -213,8 +213,8 @@ def test_an_average_can_continue_the_average_the_fine_tuning_started_from(tiny_m
 def test_a_non_finite_loss_stops_the_run_and_keeps_its_checkpoints(tiny_cache, tmp_path, monkeypatch) -> None:
     real = DCGAN.train_step
 
-    def diverging(self, data, train_g=True):
-        logs = real(self, data, train_g)
+    def diverging(self, data, train_g=True, r1=True):
+        logs = real(self, data, train_g, r1)
         return {**logs, "d_loss": tf.constant(np.nan)} if int(data[1]) >= 6 else logs
 
     monkeypatch.setattr(DCGAN, "train_step", diverging)

@@ -37,7 +37,7 @@ SCHEDULE_FIELDS = (
 # ...and the training knobs that leave the models, the data stream and z alone (a change is recorded in the
 # checkpoints): DiffAugment may be switched on mid-run as ADA raises its strength, the learning rates decayed,
 # and one-sided label smoothing or the R1 penalty turned on when D overpowers G.
-TRAINING_KNOBS = ("g_ema", "augment", "label_smoothing", "r1_gamma", "lr_g", "lr_d")
+TRAINING_KNOBS = ("g_ema", "augment", "label_smoothing", "r1_gamma", "r1_every", "lr_g", "lr_d")
 RESUMABLE_FIELDS = (*SCHEDULE_FIELDS, *TRAINING_KNOBS)
 
 
@@ -62,6 +62,9 @@ class Config:
     label_smoothing: float = 0.0
     # weight γ of the R1 gradient penalty on real images, γ/2·E‖∇ₓD(x)‖² (0 = off; costs a double backprop)
     r1_gamma: float = 0.0
+    # lazy R1 (StyleGAN2, Karras et al. 2020, sec. 3.1): the penalty on every r1_every-th step only, weighted
+    # γ·r1_every, which spares most double backprops (1 = every step)
+    r1_every: int = 1
     # DiffAugment transforms of D's inputs, e.g. "color,translation,cutout" ("" = off; see dcgan.augment)
     augment: str = ""
     # decay of the exponential moving average of G's weights kept beside G and exported (0 = off)
@@ -119,6 +122,7 @@ class Config:
             "df",
             "batch_size",
             "d_steps",
+            "r1_every",
             "sample_every",
             "checkpoint_every",
             "keep_checkpoints",
@@ -144,6 +148,10 @@ class Config:
     def augment_policy(self) -> tuple[str, ...]:
         """'color, translation' → ('color', 'translation'); '' → ()."""
         return tuple(name.strip() for name in self.augment.split(",") if name.strip())
+
+    def r1_due(self, step: int) -> bool:
+        """Whether step `step` (0-based) adds the R1 penalty: every r1_every-th step when R1 is on."""
+        return self.r1_gamma > 0 and step % self.r1_every == 0
 
     @property
     def images_per_step(self) -> int:

@@ -129,18 +129,19 @@ class DistributedStep:
         return {r: self.source.rows(step, positions) for r, positions in self.positions.items()}
 
     def __call__(
-        self, shards: dict[int, np.ndarray], step: int, stop: bool, train_g: bool = True
+        self, shards: dict[int, np.ndarray], step: int, stop: bool, train_g: bool = True, r1: bool = True
     ) -> tuple[dict[str, float], bool]:
-        """One global step (D only unless `train_g`); returns the global logs and whether any worker asked to stop."""
+        """One global step (D only unless `train_g`, R1 if `r1`); returns the global logs and whether any worker
+        asked to stop."""
         images = self.strategy.experimental_distribute_values_from_function(
             lambda context: tf.constant(shards[context.replica_id_in_sync_group])
         )
-        logs, stops = self._step(images, tf.constant(step, tf.int64), tf.constant(float(stop)), train_g)
+        logs, stops = self._step(images, tf.constant(step, tf.int64), tf.constant(float(stop)), train_g, r1)
         return {k: float(v) for k, v in logs.items()}, float(stops) > 0
 
-    def _distributed_step(self, images, step: tf.Tensor, stop: tf.Tensor, train_g: bool):
+    def _distributed_step(self, images, step: tf.Tensor, stop: tf.Tensor, train_g: bool, r1: bool):
         strategy = self.strategy
-        per_replica = strategy.run(self.gan.replica_step, args=(images, step, train_g))
+        per_replica = strategy.run(self.gan.replica_step, args=(images, step, train_g, r1))
         if train_g:
             self.gan.update_ema(step)
         logs = {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}

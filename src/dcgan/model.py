@@ -212,7 +212,9 @@ class DCGAN(keras.Model):
         seed = tf.random.experimental.stateless_fold_in(seed, salt)
         return diff_augment(images, self.cfg.augment_policy, seed, replica, num_replicas)
 
-    def _d_step(self, real: tf.Tensor, seed: tf.Tensor, shard: ReplicaShard | None = None) -> dict[str, tf.Tensor]:
+    def _d_step(
+        self, real: tf.Tensor, seed: tf.Tensor, shard: ReplicaShard | None = None, r1: bool = True
+    ) -> dict[str, tf.Tensor]:
         batch = tf.shape(real)[0]
         z = sample_z_stateless(self.cfg, batch, seed) if shard is None else shard.z(seed)
         real_label = 1.0 - self.cfg.label_smoothing  # one-sided label smoothing
@@ -230,12 +232,13 @@ class DCGAN(keras.Model):
                 _bce_per_example(tf.zeros_like(fake_logits), fake_logits)
             )
             logs = {}
-            if self.cfg.r1_gamma:
-                # R1 (Mescheder et al. 2018): γ/2·E‖∇ₓD(x)‖² on D's real inputs, differentiated again below
+            if self.cfg.r1_gamma and r1:
+                # R1 (Mescheder et al. 2018): γ/2·E‖∇ₓD(x)‖² on D's real inputs, differentiated again below; with
+                # lazy R1 added on every r1_every-th step only, r1_every times over (logged once)
                 input_grads = input_tape.gradient(real_logit_sum, real_input)
-                r1 = mean(0.5 * self.cfg.r1_gamma * tf.reduce_sum(tf.square(input_grads), axis=[1, 2, 3]))
-                logs["r1"] = r1
-                d_loss += r1
+                penalty = mean(0.5 * self.cfg.r1_gamma * tf.reduce_sum(tf.square(input_grads), axis=[1, 2, 3]))
+                logs["r1"] = penalty
+                d_loss += self.cfg.r1_every * penalty
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
         # g_loss: G's non-saturating loss on these fakes, what a G step would have seen (logged when G rests)
@@ -259,9 +262,10 @@ class DCGAN(keras.Model):
         return g_loss
 
     def _step(
-        self, images: tf.Tensor, step: tf.Tensor, train_g: bool, shard: ReplicaShard | None = None
+        self, images: tf.Tensor, step: tf.Tensor, train_g: bool, r1: bool, shard: ReplicaShard | None = None
     ) -> dict[str, tf.Tensor]:
-        """`d_steps` D updates, one on each chunk of `images`, then one G update unless not `train_g`.
+        """`d_steps` D updates, one on each chunk of `images` (with the R1 penalty if `r1`), then one G update
+        unless not `train_g`.
 
         Every draw comes from `step_seed(cfg.seed, step, slot)`, so a resumed run sees exactly the z and
         augmentations an uninterrupted run would. The EMA update is the caller's (see `replica_step`).
@@ -270,27 +274,31 @@ class DCGAN(keras.Model):
         d_steps = self.cfg.d_steps
         chunks = tf.split(real, d_steps) if d_steps > 1 else [real]
         for i, chunk in enumerate(chunks):
-            logs = self._d_step(chunk, step_seed(self.cfg.seed, step, d_slot(i)), shard)
+            logs = self._d_step(chunk, step_seed(self.cfg.seed, step, d_slot(i)), shard, r1)
         if not train_g:
             return logs
         g_loss = self._g_step(tf.shape(chunks[-1])[0], step_seed(self.cfg.seed, step, G_SLOT), shard)
         return {**logs, "g_loss": g_loss}
 
     @tf.function(reduce_retracing=True)
-    def train_step(self, data: tuple[tf.Tensor, tf.Tensor], train_g: bool = True) -> dict[str, tf.Tensor]:
+    def train_step(
+        self, data: tuple[tf.Tensor, tf.Tensor], train_g: bool = True, r1: bool = True
+    ) -> dict[str, tf.Tensor]:
         """One optimisation step on one device: `d_steps` discriminator updates, then one generator update and its
         average (unless not `train_g`, as in the `d_warmup` steps; then G and its average rest and g_loss is G's
-        loss on D's last fakes).
+        loss on D's last fakes). `r1`: whether D's updates add the R1 penalty (`Config.r1_due`).
 
         `data` is (uint8 images (batch_size · d_steps)×H×W×C, int64 global step).
         """
         images, step = data
-        logs = self._step(images, step, train_g)
+        logs = self._step(images, step, train_g, r1)
         if train_g:
             self.update_ema(step)
         return logs
 
-    def replica_step(self, images: tf.Tensor, step: tf.Tensor, train_g: bool = True) -> dict[str, tf.Tensor]:
+    def replica_step(
+        self, images: tf.Tensor, step: tf.Tensor, train_g: bool = True, r1: bool = True
+    ) -> dict[str, tf.Tensor]:
         """`train_step` on one replica, called by `strategy.run` on the replica's slice of the global batch.
 
         `images` holds rows r::R of each of the `d_steps` global chunks, chunk after chunk (see
@@ -302,7 +310,7 @@ class DCGAN(keras.Model):
         """
         context = tf.distribute.get_replica_context()
         shard = ReplicaShard(self.cfg, context.replica_id_in_sync_group, context.num_replicas_in_sync)
-        return self._step(images, step, train_g, shard)
+        return self._step(images, step, train_g, r1, shard)
 
     def state_variables(self) -> dict[str, list]:
         """Every variable a checkpoint must hold, grouped and in a stable order."""

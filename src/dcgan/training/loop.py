@@ -127,9 +127,9 @@ def run_steps(
             train_g = step >= cfg.d_warmup
             if step_fn is None:
                 batch = (tf.constant(images), tf.constant(step, tf.int64))
-                logs = {k: float(v) for k, v in gan.train_step(batch, train_g).items()}
+                logs = {k: float(v) for k, v in gan.train_step(batch, train_g, cfg.r1_due(step)).items()}
             else:
-                logs, agreed_stop = step_fn(images, step, stop.signal is not None, train_g)
+                logs, agreed_stop = step_fn(images, step, stop.signal is not None, train_g, cfg.r1_due(step))
             if not all(math.isfinite(v) for v in logs.values()):
                 kept = checkpoint.list_checkpoints(checkpoints)
                 last = f"the last checkpoint (step {kept[-1][0]}) is kept" if kept else "no checkpoint yet"
