@@ -56,6 +56,14 @@ def test_short_run_has_finite_changing_losses_and_side_outputs(tiny_cache, tmp_p
     assert any(not np.allclose(a, b) for a, b in zip(initial, weights(run)["generator"], strict=True))
 
 
+def test_lazy_r1_logs_the_last_penalty_computed(tiny_cache, tmp_path) -> None:
+    cfg = tiny_config(steps=7, r1_gamma=1.0, r1_every=3, log_every=1, checkpoint_every=10, sample_every=10)
+    train(cfg, tiny_cache, tmp_path / "run", progress=False)
+    r1 = [json.loads(line)["r1"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(r1) == 7 and r1[0] == r1[1] == r1[2] and r1[3] == r1[4] == r1[5]  # computed at steps 1, 4, 7
+    assert len({r1[0], r1[3], r1[6]}) == 3
+
+
 def test_keep_last_k_checkpoints(tiny_cache, tmp_path) -> None:
     train(tiny_config(steps=10, checkpoint_every=2, keep_checkpoints=2), tiny_cache, tmp_path / "r", progress=False)
     assert [s for s, _ in checkpoint.list_checkpoints(tmp_path / "r" / "checkpoints")] == [8, 10]

@@ -118,6 +118,7 @@ def run_steps(
     logs: dict[str, float] = {}
     step = start
     agreed_stop = False  # distributed: some worker was signalled; all workers stop after the same step
+    penalty: float | None = None
     with ThreadPoolExecutor(1) as loader:
         upcoming = loader.submit(load, step)
         while step < steps and not (agreed_stop if step_fn is not None else stop.signal is not None):
@@ -130,6 +131,10 @@ def run_steps(
                 logs = {k: float(v) for k, v in gan.train_step(batch, train_g, cfg.r1_due(step)).items()}
             else:
                 logs, agreed_stop = step_fn(images, step, stop.signal is not None, train_g, cfg.r1_due(step))
+            if "r1" in logs:
+                penalty = logs["r1"]
+            elif penalty is not None:  # lazy R1 (cfg.r1_every): show the last penalty computed
+                logs["r1"] = penalty
             if not all(math.isfinite(v) for v in logs.values()):
                 kept = checkpoint.list_checkpoints(checkpoints)
                 last = f"the last checkpoint (step {kept[-1][0]}) is kept" if kept else "no checkpoint yet"
