@@ -64,9 +64,9 @@ class EncoderTrainer:
             "optimizer": [v.numpy() for v in self.optimizer.variables],
         }
 
-    def restore(self, path: Path) -> int:
-        meta = checkpoint.restore(path, {"encoder": self.encoder.variables, "optimizer": self.optimizer.variables})
-        return int(meta["step"])
+    def restore(self, path: Path) -> dict:
+        """Load the checkpoint at `path` into the encoder and its optimizer; returns the checkpoint's meta."""
+        return checkpoint.restore(path, {"encoder": self.encoder.variables, "optimizer": self.optimizer.variables})
 
     def warm_start(self, model_dir: Path) -> dict:
         """Start from the encoder stored in the bundle `model_dir` (fitted to any generator of the same shape);
@@ -100,9 +100,8 @@ class EncoderTrainer:
         source = BatchSource(cache.images, options.batch_size, options.seed, flip=True)
         start, seconds = 0, 0.0
         if resume and (found := checkpoint.list_checkpoints(work)):
-            start = self.restore(found[-1][1])
-            meta = checkpoint.read(found[-1][1])[1]
-            seconds, warm = float(meta.get("seconds", 0.0)), meta.get("init_encoder")
+            meta = self.restore(found[-1][1])
+            start, seconds, warm = int(meta["step"]), float(meta.get("seconds", 0.0)), meta.get("init_encoder")
         losses: dict[str, float] = {}
         began = time.perf_counter() - seconds
         for step in range(start, options.steps):
