@@ -80,6 +80,8 @@ def test_encoder_training_resumes_from_its_checkpoint(inverted_model, tiny_cache
     # the checkpoint decides where a resumed run came from: a later --init-encoder does not rewrite its history
     train_encoder(copy, tiny_cache, replace(OPTIONS, steps=7), work=work, resume=True, log=logged.append, init=copy)
     assert "init_encoder" not in json.loads((copy / ENCODER_DIR / INFO_FILE).read_text())
+    assert not any(line.startswith("warm start") for line in logged)
+    assert any("--init-encoder" in line and "not used" in line for line in logged)
 
 
 def test_encoder_training_can_start_from_another_generators_encoder(inverted_model, tiny_cache, tmp_path):

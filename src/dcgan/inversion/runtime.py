@@ -52,6 +52,13 @@ def save_encoder(model_dir: Path, encoder, info: dict) -> Path:
     return model_dir / ENCODER_DIR
 
 
+def load_encoder_weights(model_dir: Path, variables) -> None:
+    """Assign the weights stored in a bundle's `encoder/` folder to an encoder's variables."""
+    from dcgan.bundle import assign_variables
+
+    assign_variables(Path(model_dir) / ENCODER_DIR / WEIGHTS, variables)
+
+
 def read_encoder_info(model_dir: Path) -> dict:
     """The info of the encoder stored in a bundle's `encoder/` folder, whatever generator it was fitted to
     (`Inverter.load` checks that; a warm start of `dcgan encoder train --init-encoder` does not need to)."""
@@ -71,7 +78,7 @@ class Inverter:
     @classmethod
     def load(cls, model) -> Inverter:
         """The inverter of a loaded `FaceGenerator`; a ModelError when its bundle has no (matching) encoder."""
-        from dcgan.bundle import WEIGHTS_FILE, assign_variables, weights_digest
+        from dcgan.bundle import WEIGHTS_FILE, weights_digest
 
         info = read_encoder_info(model.model_dir)
         if info.get("generator_sha256") != weights_digest(Path(model.model_dir) / WEIGHTS_FILE):
@@ -80,7 +87,7 @@ class Inverter:
                 f"train it again with `dcgan encoder train {model.model_dir} --data DIR`"
             )
         encoder = build_encoder(model.config, info["options"]["width"])
-        assign_variables(Path(model.model_dir) / ENCODER_DIR / WEIGHTS, encoder.variables)
+        load_encoder_weights(model.model_dir, encoder.variables)
         return cls(model, info, encoder, DiscriminatorFeatures(model.model_dir, model.config))
 
     def check(self, images: np.ndarray) -> np.ndarray:

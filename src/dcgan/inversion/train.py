@@ -71,8 +71,7 @@ class EncoderTrainer:
     def warm_start(self, model_dir: Path) -> dict:
         """Start from the encoder stored in the bundle `model_dir` (fitted to any generator of the same shape);
         returns what the encoder's info records of it."""
-        from dcgan.bundle import assign_variables
-        from dcgan.inversion.runtime import ENCODER_DIR, WEIGHTS, read_encoder_info
+        from dcgan.inversion.runtime import load_encoder_weights, read_encoder_info
 
         info = read_encoder_info(model_dir)
         if info["options"]["width"] != self.options.width:
@@ -80,7 +79,7 @@ class EncoderTrainer:
                 f"--init-encoder {model_dir} has an encoder of width {info['options']['width']}, "
                 f"this run's is {self.options.width} (give --width {info['options']['width']})"
             )
-        assign_variables(Path(model_dir) / ENCODER_DIR / WEIGHTS, self.encoder.variables)
+        load_encoder_weights(model_dir, self.encoder.variables)
         return {"path": str(model_dir), **{k: info.get(k) for k in ("generator_sha256", "steps", "images_seen")}}
 
     def train(
@@ -152,8 +151,10 @@ def train_encoder(
         log(f"step {step}/{options.steps}: " + ", ".join(f"{k} loss {v:.4f}" for k, v in losses.items()))
 
     warm = None
-    if init is not None:
-        warm = trainer.warm_start(Path(init))  # before a resume, which then overwrites these weights
+    if init is not None and resume and checkpoint.list_checkpoints(work):
+        log(f"resuming the checkpoint in {work}: its own start is kept, --init-encoder {init} is not used")
+    elif init is not None:
+        warm = trainer.warm_start(Path(init))
         log(f"warm start from the encoder of {init} (fitted to generator {str(warm['generator_sha256'])[:12]})")
     result = trainer.train(Path(data), work, resume, report, warm)
     info = {"options": asdict(options), "data": str(data), **result}
