@@ -145,6 +145,19 @@ def test_every_sample_mode(tiny_model, tmp_path, mode: str, args: list[str], out
         np.testing.assert_allclose(z[:5, 0], np.linspace(-3, 3, 5))  # the normal prior's dial range
 
 
+def test_grid_enlarges_faces_for_judging_them_by_eye(tiny_model, tmp_path, capsys) -> None:
+    main(["sample", str(tiny_model), "grid", "--grid-size", "2", "--scale", "3", "--out", str(tmp_path)])
+    picture = np.asarray(Image.open(tmp_path / "grid.png"))
+    assert picture.shape[:2] == (2 + 2 * (96 + 2), 2 + 2 * (96 + 2))
+    face = load_generator(tiny_model).generate(np.load(tmp_path / "grid_z.npy")[:1])[0]
+    lanczos = np.asarray(Image.fromarray(face).resize((96, 96), Image.Resampling.LANCZOS))
+    np.testing.assert_array_equal(picture[2:98, 2:98], lanczos)
+    assert json.loads((tmp_path / "grid_z.json").read_text())["scale"] == 3
+    with pytest.raises(SystemExit):
+        main(["sample", str(tiny_model), "grid", "--scale", "0", "--out", str(tmp_path / "bad")])
+    assert "scale must be between 1 and 8" in capsys.readouterr().err
+
+
 def test_sample_reads_z_files_and_reports_bad_specs(tiny_model, tmp_path, capsys) -> None:
     model = load_generator(tiny_model)
     np.save(tmp_path / "a.npy", model.sample_z(1, 11))

@@ -20,6 +20,16 @@ def to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
 
 
+def upscale(images: np.ndarray, scale: int) -> np.ndarray:
+    """Uint8 N×H×W×C images enlarged `scale` times with Lanczos, as a person looks at faces closely."""
+    if scale == 1:
+        return images
+    size = (images.shape[2] * scale, images.shape[1] * scale)
+    return np.stack([np.asarray(to_pil(image).resize(size, Image.Resampling.LANCZOS)) for image in images]).reshape(
+        len(images), size[1], size[0], images.shape[3]
+    )
+
+
 def make_grid(images: np.ndarray, cols: int | None = None, pad: int = 2) -> np.ndarray:
     """Tile uint8 N×H×W×C images into one picture with `pad` pixels of black between them."""
     n, h, w, c = images.shape

@@ -9,12 +9,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from dcgan.atomic import atomic_path
 from dcgan.bundle import FaceGenerator
 from dcgan.errors import ConfigError
-from dcgan.images import make_grid, save_png, to_pil
+from dcgan.images import make_grid, save_png, to_pil, upscale
 from dcgan.z import check_z
 
 
@@ -78,9 +77,13 @@ def write_outputs(out: Path, name: str, picture: np.ndarray, z: np.ndarray, info
     return save_png(picture, out / f"{name}.png")
 
 
-def grid(model: FaceGenerator, out: Path, n: int = 8, seed: int = 0) -> Path:
+def grid(model: FaceGenerator, out: Path, n: int = 8, seed: int = 0, scale: int = 1) -> Path:
+    """n×n faces of the z drawn with `seed`, each enlarged `scale` times (Lanczos) for judging them by eye."""
+    if not 1 <= scale <= 8:
+        raise ConfigError(f"scale must be between 1 and 8, got {scale}")
     z = model.sample_z(n * n, seed)
-    return write_outputs(out, "grid", make_grid(model.generate(z), cols=n), z, {"mode": "grid", "seed": seed})
+    picture = make_grid(upscale(model.generate(z), scale), cols=n)
+    return write_outputs(out, "grid", picture, z, {"mode": "grid", "seed": seed, "scale": scale})
 
 
 def interpolation(
@@ -125,9 +128,7 @@ def gif_walk(
         raise ConfigError("a GIF walk needs at least two key z vectors")
     loop = np.concatenate([keys, keys[:1]])
     z = np.concatenate([interpolate(loop[i], loop[i + 1], steps + 1, method)[:-1] for i in range(len(keys))])
-    frames = [
-        to_pil(image).resize((image.shape[1] * scale,) * 2, Image.Resampling.LANCZOS) for image in model.generate(z)
-    ]
+    frames = [to_pil(image) for image in upscale(model.generate(z), scale)]
     out.mkdir(parents=True, exist_ok=True)
     path = out / "walk.gif"
     with atomic_path(path) as tmp:

@@ -16,7 +16,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     model = load_generator(args.model or resources.default_model())
     out = args.out
     if args.mode == "grid":
-        path = sampling.grid(model, out, args.grid_size, args.z_seed)
+        path = sampling.grid(model, out, args.grid_size, args.z_seed, args.scale)
     elif args.mode == "interpolate":
         a, b = sampling.read_z(args.a, model)[0], sampling.read_z(args.b, model)[0]
         path = sampling.interpolation(model, out, a, b, args.steps, args.method)
@@ -41,6 +41,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("samples"))
     p.add_argument("--grid-size", type=int, default=8, metavar="N", help="grid: N×N faces (default 8)")
     deprecated(p, "--n", "--grid-size", "grid_size", type=int)
+    p.add_argument("--scale", type=int, default=1, help="grid: enlarge each face this many times, Lanczos (default 1)")
     add_z_seed(p, "grid: seed of the faces' z")
     p.add_argument("--a", default="1", help="seeds like '1,2' or a .npy/.json z file")
     p.add_argument("--b", default="2")
