@@ -5,8 +5,9 @@
 # photo encoder (`dcgan encoder train`), the browser export (`dcgan export-web`) and the card's pictures (`dcgan
 # sample grid` and `directions`), with the shipped model's recipes. Each fitted part refuses to load until it is
 # refitted: they name the generator's sha256. 22 minutes for stage 6 on a quiet 2-core CPU, 28 for stage 7 on one
-# without AMX (the truncation table and the encoder take most of it: a warm start from the bundle's previous encoder, 1,500 steps, or 5,000 from scratch when
-# it has none); run again after a stop, the encoder resumes from its checkpoints (kept per generator).
+# without AMX (the truncation table and the encoder take most of it: a warm start from the bundle's previous encoder,
+# 1,500 steps, or 5,000 from scratch when it has none); run again after a stop, the encoder resumes from its
+# checkpoints (kept per generator).
 # Usage: scripts/refit_model.sh [MODEL_DIR] [FACES]
 #   MODEL_DIR default models/celeba64, with discriminator.npz; FACES default data/celeba-usual64, a cache with
 #   train/ and val/ splits in the model's framing (built by scripts/celeba_usual64.sh when missing).
