@@ -210,3 +210,18 @@ def test_refiner_goes_on_for_the_faces_short_of_their_goal_alone(monkeypatch):
     np.testing.assert_allclose(together, alone, atol=1e-4)  # a face's result does not depend on its batch
     _, short_lost = refiner.solve(z, *args, max_steps=refine.MIN_STEPS)  # what a child gets (`children`)
     assert np.mean(lost) < np.mean(short_lost)  # the steps after MIN_STEPS got the faces closer
+
+
+def test_refiner_lets_the_faces_still_short_go_further_from_their_picture(monkeypatch):
+    from dcgan.controls import refine
+
+    monkeypatch.setattr(refine, "PIXEL_WEIGHT", 300.0)  # an anchor that holds these faces short of their goal
+    z = np.random.default_rng(2).uniform(-0.5, 0.5, (8, DIM)).astype(np.float32)
+    amounts = np.zeros((8, 3), np.float32)
+    amounts[:, 0] = np.where(tiny_refiner().scores(z)[0].numpy()[:, 0] > 0, -1, 1)
+    args = (amounts, np.array([2, 2, 1], np.float32), np.zeros(3, np.float32), np.zeros_like(amounts))
+    _, relaxed = tiny_refiner().solve(z, *args)
+    monkeypatch.setattr(refine, "PIXEL_HALF_LIFE", float("inf"))
+    _, anchored = tiny_refiner().solve(z, *args)
+    assert np.mean(anchored) > 0.5  # the full anchor keeps them short
+    assert np.mean(relaxed) < np.mean(anchored) - 0.2

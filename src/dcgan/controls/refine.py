@@ -16,7 +16,9 @@ where ℓ are the classifier's calibrated log-odds and age is in tens of years. 
 ℓ_a* = max(ℓ_a(z₀), 0) + k·step (k steps down: ℓ_a ≤ min(ℓ_a(z₀), 0) − |k|·step): one step takes a face across
 the boundary to log-odds ±step (p ≈ 0.88 for step 2) if it is on the other side, and further along if it is
 already there. Age moves from the face's own age, `AGE_UNIT` years a step. The pixel term keeps everything the
-request did not name, identity first; the hinge stops the pull once the goal is met.
+request did not name, identity first; the hinge stops the pull once the goal is met. For the faces still short
+after `MIN_STEPS`, the pixel weight halves every `PIXEL_HALF_LIFE` steps: the faces an attribute is hard for (a
+man's face asked for blond hair) are let go further from their picture, while the rest keep the full anchor.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ LEARNING_RATE = 0.05
 HOLD_WEIGHT = 0.2
 PIXEL_WEIGHT = 120.0
 AGE_UNIT = 10.0  # years per age "logit"
+PIXEL_HALF_LIFE = 30.0  # steps after MIN_STEPS over which a face still short halves its pixel weight
 
 
 class Refiner:
@@ -76,6 +79,8 @@ class Refiner:
             tf.autograph.experimental.set_loop_options(shape_invariants=[(active, tf.TensorShape([None]))])
             t += 1
             pick = functools.partial(tf.gather, indices=active)
+            late = tf.cast(tf.maximum(t - MIN_STEPS, 0), tf.float32)
+            pixel_weight = PIXEL_WEIGHT * 0.5 ** (late / PIXEL_HALF_LIFE)  # only the faces still short are here
             zi = pick(z)
             with tf.GradientTape() as tape:
                 tape.watch(zi)
@@ -83,7 +88,7 @@ class Refiner:
                 short = pick(moved) * tf.nn.relu(pick(sign) * (pick(target) - scores))
                 loss = tf.reduce_sum(short**2, axis=1)
                 loss += HOLD_WEIGHT * tf.reduce_sum(pick(held) * (scores - pick(start)) ** 2, axis=1)
-                loss += PIXEL_WEIGHT * tf.reduce_mean(((images - pick(images0)) / 127.5) ** 2, axis=[1, 2, 3])
+                loss += pixel_weight * tf.reduce_mean(((images - pick(images0)) / 127.5) ** 2, axis=[1, 2, 3])
                 total = tf.reduce_sum(loss)
             grad = tape.gradient(total, zi)
             mi = beta1 * pick(m) + (1 - beta1) * grad
