@@ -1,7 +1,9 @@
 """What the named controls do, measured on fresh faces (the numbers issue #22 asks for).
 
     python benchmarks/directions.py [--model DIR] [--real DIR] [--faces 1000] [--lineages 50] [--generations 20]
-                                    [--only Bald,Beard] [--linear] [--quick]   (a count of 0 skips its section)
+                                    [--only Bald,Beard] [--judge DIR] [--linear] [--quick]
+
+A count of 0 skips its section.
 
 0. Calibration: on `--calibration-faces` fresh generated faces, the share the classifier calls positive before and
    after the calibration `dcgan controls fit` stored, next to its share among real faces (`--real`, if given).
@@ -59,7 +61,29 @@ def calibration_table(model, n: int, real: Path | None) -> None:
         print(f"{name:<22} {np.mean(raw[name] > 0.5):>7.1%} {np.mean(fixed[name] > 0.5):>11.1%} {real_share}")
 
 
-def step_table(model, identity: FaceIdentity, n: int, seed: int, linear: bool, only: list[str] | None) -> None:
+class Judge:
+    """A second attribute classifier, calibrated on this generator's faces to real faces' shares (as `dcgan
+    controls fit` calibrates the first): an independent reading of what an edit did."""
+
+    def __init__(self, path: Path, model, real: Path, n: int = 2000) -> None:
+        from dcgan.controls.classifier import load_classifier
+        from dcgan.controls.fit import thresholds
+        from dcgan.data import Cache
+
+        self.classifier = load_classifier(path)
+        generated = self.classifier.predict(model.generate(model.sample_z(n, [13, 12], 1.0)))
+        real_calls = self.classifier.predict(np.asarray(Cache.open(real).images[:5000]))
+        self.calibration = thresholds(generated, real_calls)
+
+    def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        from dcgan.controls.runtime import calibrate
+
+        return calibrate(self.classifier.predict(images), self.calibration)
+
+
+def step_table(
+    model, identity: FaceIdentity, n: int, seed: int, linear: bool, only: list[str] | None, judge: Judge | None
+) -> None:
     controls = model.controls
     z = model.sample_z(n, [seed, 10], 1.0)
     before_images = model.generate(z)
@@ -68,7 +92,7 @@ def step_table(model, identity: FaceIdentity, n: int, seed: int, linear: bool, o
     names = controls.directions.attributes
     print(f"\n1. one slider step on {n} fresh faces (others held; {'along the boundaries' if linear else 'per face'})")
     header = ("direction", "flips", "others |Δp|", "same person", "missed", "flips men/women")
-    print("{:<22} {:>7} {:>12} {:>12} {:>7} {:>16}".format(*header))
+    print("{:<22} {:>7} {:>12} {:>12} {:>7} {:>16}".format(*header) + (f" {'judge agrees':>13}" if judge else ""))
     men = before["Male"] > 0.5
     for name in names:
         if name == "Age" or (only and name not in only):
@@ -86,8 +110,9 @@ def step_table(model, identity: FaceIdentity, n: int, seed: int, linear: bool, o
         by_sex = f"{np.mean(flipped[men]):.1%} / {np.mean(flipped[~men]):.1%}" if men.any() and (~men).any() else ""
         others = np.mean([np.mean(np.abs(after[o] - before[o])) for o in names if o not in (name, "Age")])
         same = np.mean(identity.distance(identity.embed(images), before_ids) <= SAME_PERSON)
+        agrees = f" {np.mean((judge(images)[name] > 0.5) != positive):>13.1%}" if judge else ""
         label = name + (" (changes identity)" if name in IDENTITY_CHANGING else "")
-        print(f"{label:<22} {flips:>7.1%} {others:>12.3f} {same:>12.1%} {np.mean(lost):>7.1%} {by_sex:>16}")
+        print(f"{label:<22} {flips:>7.1%} {others:>12.3f} {same:>12.1%} {np.mean(lost):>7.1%} {by_sex:>16}{agrees}")
     if only and "Age" not in only:
         return
     move = controls.edit(z, {"Age": 1.0}, refine=not linear)
@@ -138,6 +163,7 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", default="", help="section 1 for these comma-separated directions only")
+    parser.add_argument("--judge", type=Path, default=None, help="a second classifier's folder (needs --real)")
     parser.add_argument("--linear", action="store_true", help="the boundaries' straight moves (no per-face solve)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
@@ -152,7 +178,10 @@ def main() -> None:
         only = [name for name in args.only.split(",") if name]
         if unknown := set(only) - set(model.controls.directions.attributes):
             parser.error(f"unknown directions {sorted(unknown)}")
-        step_table(model, identity, args.faces, args.seed, args.linear, only)
+        if args.judge and not args.real:
+            parser.error("--judge is calibrated on real faces: give --real too")
+        judge = Judge(args.judge, model, args.real) if args.judge else None
+        step_table(model, identity, args.faces, args.seed, args.linear, only, judge)
     if args.repeats:
         constrained_table(model, args.repeats, args.seed)
     if args.lineages:

@@ -29,7 +29,10 @@ QUICK = {
         ["{run}", "--train", "{cache}", "--heldout", "{cache}", "--steps", "4", "--n", "8"],
         "8 images of each kind",
     ),
-    "directions.py": (["--quick", "--model", "{controls_model}"], "identity lock off"),
+    "directions.py": (
+        ["--quick", "--model", "{controls_model}", "--judge", "{controls_model}/../classifier", "--real", "{cache}"],
+        "identity lock off",
+    ),
     "invert.py": (["--quick", "--model", "{inverted_model}", "--data", "{cache}"], "encoder + solver"),
     "reference_dcgan.py": (
         ["--data", "{faces}", "--out", "{out}", "--images", "32", "--batch-size", "8", "--samples", "10", "--bf16"],
@@ -68,3 +71,5 @@ def test_benchmark_imports_and_runs(name, tiny_model, tiny_cache, tmp_path, requ
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert expected in done.stdout, done.stdout
+    if "--judge" in template:
+        assert "judge agrees" in done.stdout, done.stdout
