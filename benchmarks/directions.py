@@ -13,7 +13,11 @@ A count of 0 skips its section.
    person by dlib's face recognition (distance ≤ 0.6; goal ≥ 80%). Male changes who a face is by nature: it is
    listed apart. Age: mean change in years per step. "missed": the mean share of the asked change not reached.
    "flips men/women": the flip share among the faces the classifier called male / female before the step (an
-   attribute the data ties to one sex, like Bald, can fail for the other).
+   attribute the data ties to one sex, like Bald, can fail for the other). With `--judge DIR` (a second classifier,
+   e.g. trained with another seed, calibrated the same way on generated faces): "judge before", the share of the
+   unedited faces on which its call agrees with the classifier's, and "judge after", the share it calls on the
+   asked side after the step. A solve that only fooled the classifier it optimizes would leave the judge's calls
+   where they were.
    `--linear` measures the fitted boundaries' straight moves instead of the per-face edits the page uses.
 2. "Make me a face that is …": for a few constraint sets, the share of returned faces meeting every constraint
    by the classifier (read again from the returned z) and the time per call of 8 faces (goal ≤ 1 s).
@@ -92,7 +96,8 @@ def step_table(
     names = controls.directions.attributes
     print(f"\n1. one slider step on {n} fresh faces (others held; {'along the boundaries' if linear else 'per face'})")
     header = ("direction", "flips", "others |Δp|", "same person", "missed", "flips men/women")
-    print("{:<22} {:>7} {:>12} {:>12} {:>7} {:>16}".format(*header) + (f" {'judge agrees':>13}" if judge else ""))
+    print("{:<22} {:>7} {:>12} {:>12} {:>7} {:>16}".format(*header) + (" judge before  after" if judge else ""))
+    judged = judge(before_images) if judge else None
     men = before["Male"] > 0.5
     for name in names:
         if name == "Age" or (only and name not in only):
@@ -110,7 +115,11 @@ def step_table(
         by_sex = f"{np.mean(flipped[men]):.1%} / {np.mean(flipped[~men]):.1%}" if men.any() and (~men).any() else ""
         others = np.mean([np.mean(np.abs(after[o] - before[o])) for o in names if o not in (name, "Age")])
         same = np.mean(identity.distance(identity.embed(images), before_ids) <= SAME_PERSON)
-        agrees = f" {np.mean((judge(images)[name] > 0.5) != positive):>13.1%}" if judge else ""
+        agrees = ""
+        if judge:
+            agree_before = np.mean((judged[name] > 0.5) == positive)
+            agree_after = np.mean((judge(images)[name] > 0.5) != positive)
+            agrees = f" {agree_before:>12.1%} {agree_after:>6.1%}"
         label = name + (" (changes identity)" if name in IDENTITY_CHANGING else "")
         print(f"{label:<22} {flips:>7.1%} {others:>12.3f} {same:>12.1%} {np.mean(lost):>7.1%} {by_sex:>16}{agrees}")
     if only and "Age" not in only:
