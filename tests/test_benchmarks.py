@@ -19,7 +19,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # Per benchmark: the arguments of a run of seconds ({model}: a tiny bundle, {run}: its run, {cache}: its data,
 # {faces}: a 64×64 cache, {out}: an empty folder, {controls_model}: the tiny bundle with named controls,
-# {inverted_model}: a tiny bundle with a photo encoder), and a piece of the report it must print.
+# {inverted_model}: a tiny bundle with a photo encoder; {controls_model}/../classifier: the classifier its controls
+# were fitted with, here a judge), and a piece of the report it must print.
 QUICK = {
     "browser.py": (["--quick", "--model", "{model}"], "only the site's static files requested: yes"),
     "serve_load.py": (["--quick", "--model", "{model}"], ", 0 errors"),
