@@ -13,6 +13,7 @@ if ! command -v chromium >/dev/null; then
 fi
 scripts/setup.sh test,datasets,eval,tune,controls,photo,crawl,web
 .venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check .
 if [ -f web/package.json ]; then
   (cd web && npm test --silent)
 fi
