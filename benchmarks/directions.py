@@ -49,13 +49,13 @@ CONSTRAINTS = (
 
 
 def calibration_table(model, n: int, real: Path | None) -> None:
+    from dcgan.controls.fit import real_faces
     from dcgan.controls.runtime import calibrate
-    from dcgan.data import Cache
 
     controls = model.controls
     raw = controls.classifier.predict(model.generate(model.sample_z(n, [11, 12], 1.0)))
     fixed = calibrate(raw, controls.directions.info["calibration"])
-    real_calls = controls.classifier.predict(np.asarray(Cache.open(real).images[:5000])) if real else None
+    real_calls = controls.classifier.predict(real_faces(real)) if real else None
     print(f"\n0. calibration on {n} fresh generated faces: share called positive")
     print(f"{'attribute':<22} {'raw':>7} {'calibrated':>11} {'real':>7}")
     for name in controls.directions.attributes:
@@ -71,13 +71,11 @@ class Judge:
 
     def __init__(self, path: Path, model, real: Path, n: int = 2000) -> None:
         from dcgan.controls.classifier import load_classifier
-        from dcgan.controls.fit import thresholds
-        from dcgan.data import Cache
+        from dcgan.controls.fit import fit_calibration, real_faces
 
         self.classifier = load_classifier(path)
-        generated = self.classifier.predict(model.generate(model.sample_z(n, [13, 12], 1.0)))
-        real_calls = self.classifier.predict(np.asarray(Cache.open(real).images[:5000]))
-        self.calibration = thresholds(generated, real_calls)
+        generated = model.generate(model.sample_z(n, [13, 12], 1.0))
+        _, self.calibration = fit_calibration(self.classifier, generated, real_faces(real))
 
     def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
         from dcgan.controls.runtime import calibrate

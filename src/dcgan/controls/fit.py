@@ -39,6 +39,7 @@ SEFA_SLIDERS = 10
 IDENTITY_ENERGY = 0.8
 BATCH = 500
 ACROSS = 2.0  # a refined step takes a face across the boundary to log-odds ±2 (p ≈ 0.88), see refine.py
+REAL_FACES = 5_000
 SHARE_FLOOR = 0.01  # the least positive (and negative) share a calibrated attribute keeps
 
 
@@ -47,6 +48,18 @@ def batched(fn: Callable[[np.ndarray], np.ndarray | dict], x: np.ndarray) -> np.
     if isinstance(parts[0], dict):
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     return np.concatenate(parts)
+
+
+def real_faces(real: Path) -> np.ndarray:
+    """The real faces a calibration compares generated ones with: the first `REAL_FACES` of the cache `real`."""
+    return np.asarray(Cache.open(real).images[:REAL_FACES])
+
+
+def fit_calibration(classifier: Classifier, generated: np.ndarray, real: np.ndarray) -> tuple[dict, dict]:
+    """(the classifier's raw readings of the `generated` faces, the calibration `calibrate` applies to them: its
+    `thresholds` against its readings of the `real` faces)."""
+    raw = batched(classifier.predict, generated)
+    return raw, thresholds(raw, batched(classifier.predict, real))
 
 
 def thresholds(generated: dict[str, np.ndarray], real: dict[str, np.ndarray]) -> dict[str, dict]:
@@ -148,13 +161,12 @@ def fit_controls(
     start = time.time()
     model = FaceGenerator(model_dir)
     classifier: Classifier = load_classifier(classifier_dir)
-    real_images = np.asarray(Cache.open(real).images[:5_000])
+    real_images = real_faces(real)
     contract = model.z_contract
 
     log(f"reading {samples} generated and {len(real_images)} real faces")
     z = sample_z(contract, samples, [seed, 1], 1.0)
-    raw = batched(classifier.predict, batched(model.generate, z))
-    calibration = thresholds(raw, batched(classifier.predict, real_images))
+    raw, calibration = fit_calibration(classifier, batched(model.generate, z), real_images)
     calls = calibrate(raw, calibration)
 
     attributes, normals, offsets = [], [], []
