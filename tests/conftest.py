@@ -114,7 +114,7 @@ def controls_model(tiny_model, tiny_cache, tmp_path_factory) -> Path:
     model = shutil.copytree(tiny_model, root / "tiny-controls")
     keras.utils.set_random_seed(0)
     AttributeClassifier().save(root / "classifier")
-    fit_controls(model, root / "classifier", tiny_cache, 300, 48, 24, log=lambda _: None)
+    fit_controls(model, [root / "classifier"], tiny_cache, 300, 48, 24, log=lambda _: None)
     return model
 
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from dcgan.cli import main
-from dcgan.controls.classifier import AGE, ATTRIBUTES, AttributeClassifier, load_classifier
+from dcgan.controls.classifier import AGE, ATTRIBUTES, AttributeClassifier, Committee, install, load_classifier
 from dcgan.controls.labels import face_id, parse_celeba_attributes, parse_utkface_name, utkface_labels
 from dcgan.controls.train_classifier import FaceSet, scores, table, train_classifier, utkface_split_of
 from dcgan.errors import DataError, ModelError
@@ -108,6 +108,34 @@ def test_tiny_training_saves_reloads_and_predicts_the_same(tmp_path) -> None:
     (tmp_path / "clf" / "metrics.json").write_text("{")
     with pytest.raises(ModelError, match=r"metrics\.json"):
         load_classifier(tmp_path / "clf")
+
+
+def test_a_committee_reads_the_mean_of_its_members_and_installs_whole(tmp_path) -> None:
+    import keras
+
+    members = []
+    for seed in (0, 1):
+        keras.utils.set_random_seed(seed)
+        AttributeClassifier(architecture=TINY).save(tmp_path / f"m{seed}")
+        members.append(load_classifier(tmp_path / f"m{seed}"))
+    faces = synthetic(6, False, 3).images
+    (a, age_a), (b, age_b) = (m.raw(faces) for m in members)
+    assert not np.allclose(a, b)
+    committee = Committee(members)
+    logits, age = committee.raw(faces)
+    np.testing.assert_allclose(logits, (a + b) / 2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(age, (age_a + age_b) / 2, rtol=1e-5, atol=1e-4)
+    install(committee, tmp_path / "bundle-classifier")
+    assert sorted(p.name for p in (tmp_path / "bundle-classifier").iterdir()) == [
+        "classifier.json", "member-0", "member-1"]  # fmt: skip
+    again = load_classifier(tmp_path / "bundle-classifier")
+    assert isinstance(again, Committee) and len(again.members) == 2
+    np.testing.assert_array_equal(again.raw(faces)[0], logits)
+    with pytest.raises(ModelError, match="at least two"):
+        Committee(members[:1])
+    other = AttributeClassifier(("Smiling",), TINY)
+    with pytest.raises(ModelError, match="same attributes"):
+        Committee([members[0], other])
 
 
 def test_default_classifier_is_small() -> None:

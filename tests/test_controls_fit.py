@@ -122,3 +122,17 @@ def test_named_edits_are_solved_per_face(controls_model):
     assert np.abs(solved.z).max() <= 3 and solved.lost.shape == (8,)
     linear = model.controls.edit(z, {"Smiling": 1.0}, refine=False)
     assert not np.allclose(linear.z, solved.z)
+
+
+def test_a_bundle_with_a_committee_solves_its_edits_against_the_mean(controls_model, tmp_path):
+    from dcgan.controls.classifier import Committee, install, load_classifier
+
+    bundle = shutil.copytree(controls_model, tmp_path / "committee")
+    single = load_classifier(bundle / "classifier")
+    install(Committee([single, single]), bundle / "classifier")
+    model = load_generator(bundle)
+    assert isinstance(model.controls.classifier, Committee)
+    z = model.sample_z(4, 1)
+    alone = load_generator(controls_model).controls.edit(z, {"Smiling": 1.0})
+    twice = model.controls.edit(z, {"Smiling": 1.0})  # the mean of one network twice is that network
+    np.testing.assert_allclose(twice.z, alone.z, atol=1e-4)

@@ -44,7 +44,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
     p = commands.add_parser("fit", help="fit directions, slider steps, calibration and identity into a bundle")
     p.add_argument("model", type=Path, help="the model bundle to add controls to")
-    p.add_argument("--classifier", type=Path, required=True, help="an attribute classifier (`dcgan classifier train`)")
+    p.add_argument(
+        "--classifier",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="an attribute classifier (`dcgan classifier train`); several (other seeds): their committee reads faces",
+    )
     p.add_argument("--real", type=Path, required=True, help="a prepared cache of real faces, for calibration")
     p.add_argument("--samples", type=int, default=10_000, help="generated faces the boundaries are fitted on")
     p.add_argument("--calibration-samples", type=int, default=256, help="faces the slider steps are measured on")

@@ -4,6 +4,12 @@ CelebA's labels; Male also on UTKFace's gender) and a linear head for the age in
 A classifier folder holds `classifier.json` (attribute names, architecture, age scale, validation metrics,
 training provenance), `weights.npz` (float32 arrays keyed by variable path, no pickle; `dcgan.bundle`'s helpers) and,
 after `dcgan classifier evaluate`, `metrics.json` (the test split's numbers).
+
+A **committee** folder holds classifiers trained alike (other seeds) in `member-0/`, `member-1/`, … and a
+`classifier.json` naming them; it reads a face as the mean of its members' logits and ages. Edits solved against a
+committee must move what all of its members see, not one network's blind spots: changes found against an ensemble
+carry over to other networks far more often than those found against one (Liu et al., "Delving into Transferable
+Adversarial Examples", ICLR 2017).
 """
 
 from __future__ import annotations
@@ -63,57 +69,12 @@ def build_network(architecture: dict, n_attributes: int):
     return keras.Model(inputs, {"attributes": attributes, "age": age}, name="attribute_classifier")
 
 
-class AttributeClassifier:
-    """`predict(images)` → {attribute: probability, "Age": years}; `save(dir)`; `info` (classifier.json, with the
-    test metrics of metrics.json under info["metrics"]["test"] once evaluated)."""
+class Reader:
+    """Reading faces through `self._run` (float N×64×64×3 → {"attributes": logits, "age": scaled age}), shared by one
+    classifier and a committee of them."""
 
-    def __init__(
-        self,
-        attributes: tuple[str, ...] = ATTRIBUTES,
-        architecture: dict | None = None,
-        age_scale: dict | None = None,
-        info: dict | None = None,
-    ) -> None:
-        import tensorflow as tf
-
-        self.attributes = tuple(attributes)
-        self.architecture = {**DEFAULT_ARCHITECTURE, **(architecture or {})}
-        self.age_scale = dict(age_scale or AGE_SCALE)
-        self.network = build_network(self.architecture, len(self.attributes))
-        self.info = info or self._describe({}, {})
-        self._run = tf.function(
-            lambda x: self.network(x, training=False),
-            reduce_retracing=True,
-            input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.float32)],
-        )
-
-    @property
-    def parameters(self) -> int:
-        return int(sum(np.prod(v.shape) for v in self.network.trainable_variables))
-
-    def _describe(self, metrics: dict, provenance: dict) -> dict:
-        return {
-            "format": 1,
-            "attributes": list(self.attributes),
-            "outputs": [*self.attributes, AGE],
-            "input": {"shape": list(IMAGE_SHAPE), "dtype": "uint8", "framing": "CelebA's usual DCGAN framing"},
-            "architecture": self.architecture,
-            "parameters": self.parameters,
-            "age_scale": self.age_scale,
-            "metrics": metrics,
-            "provenance": provenance,
-        }
-
-    def describe(self, metrics: dict, provenance: dict) -> None:
-        """Record the validation metrics and training provenance written by `save`."""
-        self.info = self._describe(
-            metrics,
-            {
-                **provenance,
-                "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-                "dcgan_version": __version__,
-            },
-        )
+    attributes: tuple[str, ...]
+    age_scale: dict
 
     def raw(self, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """(attribute logits N×A, age in years N) for uint8 N×64×64×3 images (other square sizes are resized to
@@ -146,6 +107,65 @@ class AttributeClassifier:
         probabilities = (1 / (1 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
         return {**{a: probabilities[:, i] for i, a in enumerate(self.attributes)}, AGE: age}
 
+    def _forward(self, images):
+        return self.network(images, training=False)
+
+    def _compile(self) -> None:
+        import tensorflow as tf
+
+        self._run = tf.function(
+            self._forward,
+            reduce_retracing=True,
+            input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.float32)],
+        )
+
+
+class AttributeClassifier(Reader):
+    """`predict(images)` → {attribute: probability, "Age": years}; `save(dir)`; `info` (classifier.json, with the
+    test metrics of metrics.json under info["metrics"]["test"] once evaluated)."""
+
+    def __init__(
+        self,
+        attributes: tuple[str, ...] = ATTRIBUTES,
+        architecture: dict | None = None,
+        age_scale: dict | None = None,
+        info: dict | None = None,
+    ) -> None:
+        self.attributes = tuple(attributes)
+        self.architecture = {**DEFAULT_ARCHITECTURE, **(architecture or {})}
+        self.age_scale = dict(age_scale or AGE_SCALE)
+        self.network = build_network(self.architecture, len(self.attributes))
+        self.info = info or self._describe({}, {})
+        self._compile()
+
+    @property
+    def parameters(self) -> int:
+        return int(sum(np.prod(v.shape) for v in self.network.trainable_variables))
+
+    def _describe(self, metrics: dict, provenance: dict) -> dict:
+        return {
+            "format": 1,
+            "attributes": list(self.attributes),
+            "outputs": [*self.attributes, AGE],
+            "input": {"shape": list(IMAGE_SHAPE), "dtype": "uint8", "framing": "CelebA's usual DCGAN framing"},
+            "architecture": self.architecture,
+            "parameters": self.parameters,
+            "age_scale": self.age_scale,
+            "metrics": metrics,
+            "provenance": provenance,
+        }
+
+    def describe(self, metrics: dict, provenance: dict) -> None:
+        """Record the validation metrics and training provenance written by `save`."""
+        self.info = self._describe(
+            metrics,
+            {
+                **provenance,
+                "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "dcgan_version": __version__,
+            },
+        )
+
     def save(self, out: Path | str) -> Path:
         """Write `out` (replacing any folder there, README and metrics.json included) atomically."""
         from dcgan.atomic import write_json_atomic
@@ -161,13 +181,71 @@ class AttributeClassifier:
         return out
 
 
-def load_classifier(path: Path | str) -> AttributeClassifier:
-    """The classifier saved in folder `path`; a ModelError when it is missing or does not match its weights."""
+class MeanOfNetworks:
+    """Networks read as one: the mean of their outputs (called like a Keras model, as `refine.Refiner` calls it)."""
+
+    def __init__(self, networks: list) -> None:
+        self.networks = networks
+        self.input_shape = networks[0].input_shape
+
+    def __call__(self, images, training: bool = False) -> dict:
+        outs = [network(images, training=training) for network in self.networks]
+        return {key: sum(out[key] for out in outs) / len(outs) for key in ("attributes", "age")}
+
+
+class Committee(Reader):
+    """Classifiers trained alike, read as one (the mean of their logits and ages; see the module docstring)."""
+
+    def __init__(self, members: list[AttributeClassifier]) -> None:
+        if len(members) < 2:
+            raise ModelError("a committee needs at least two classifiers")
+        first = members[0]
+        for member in members[1:]:
+            if member.attributes != first.attributes or member.age_scale != first.age_scale:
+                raise ModelError("a committee's classifiers must read the same attributes on the same age scale")
+        self.members, self.attributes, self.age_scale = members, first.attributes, first.age_scale
+        self.network = MeanOfNetworks([member.network for member in members])
+        self.info = {
+            "format": 1,
+            "attributes": list(self.attributes),
+            "outputs": [*self.attributes, AGE],
+            "members": [f"member-{i}" for i in range(len(members))],
+            "how": "the mean of the members' logits and ages",
+            "member_info": [member.info for member in members],
+        }
+        self._compile()
+
+
+def install(classifier: AttributeClassifier | Committee, out: Path) -> None:
+    """Copy a classifier or committee loaded from folders into folder `out` (replacing it, atomically), as `dcgan
+    controls fit` puts it into a bundle: a classifier's files, or each member's folder and the committee's list."""
+    import shutil
+
+    from dcgan.atomic import write_json_atomic
+
+    with atomic_dir(Path(out)) as staging:
+        if isinstance(classifier, Committee):
+            for name, member in zip(classifier.info["members"], classifier.members, strict=True):
+                shutil.copytree(member.model_dir, staging / name)
+            write_json_atomic(staging / INFO_FILE, {k: v for k, v in classifier.info.items() if k != "member_info"})
+        else:
+            for item in Path(classifier.model_dir).iterdir():
+                if item.is_file():
+                    shutil.copy2(item, staging / item.name)
+
+
+def load_classifier(path: Path | str) -> AttributeClassifier | Committee:
+    """The classifier (or committee) saved in folder `path`; a ModelError when it is missing or does not match its
+    weights."""
     from dcgan.bundle import assign_variables
 
     path = Path(path)
     missing = f"{path} is not an attribute classifier (no {INFO_FILE}); train one with `dcgan classifier train`"
     info = read_model_json(path / INFO_FILE, missing, fmt=1)
+    if "members" in info:
+        committee = Committee([load_classifier(path / name) for name in info["members"]])
+        committee.model_dir = path
+        return committee
     metrics_path = path / METRICS_FILE
     if metrics_path.exists():
         try:

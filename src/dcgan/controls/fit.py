@@ -11,22 +11,23 @@
 5. SeFa directions from the weights; each is described by what it does to the attributes.
 6. The identity directions (`identity.py`): ridge regression from z to the face-recognition descriptor.
 7. Copy the classifier into the bundle and write `directions.json` + `directions.npz` (atomic).
+
+Given several classifiers (trained alike, other seeds), all of it reads faces through their committee
+(`classifier.Committee`), which the bundle then holds.
 """
 
 from __future__ import annotations
 
 import datetime
-import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from dcgan import __version__
-from dcgan.atomic import atomic_dir
 from dcgan.bundle import WEIGHTS_FILE, FaceGenerator, weights_digest
-from dcgan.controls.classifier import ATTRIBUTES, load_classifier
+from dcgan.controls.classifier import ATTRIBUTES, Committee, install, load_classifier
 from dcgan.controls.directions import FORMAT, Directions, sefa
 from dcgan.controls.identity import FaceIdentity
 from dcgan.controls.runtime import AGE, CLASSIFIER_DIR, Classifier, Controls, calibrate
@@ -150,7 +151,7 @@ def describe(effects: dict[str, float]) -> str:
 
 def fit_controls(
     model_dir: Path,
-    classifier_dir: Path,
+    classifier_dirs: Sequence[Path],
     real: Path,
     samples: int = 10_000,
     calibration_samples: int = 256,
@@ -160,7 +161,8 @@ def fit_controls(
 ) -> Directions:
     start = time.time()
     model = FaceGenerator(model_dir)
-    classifier: Classifier = load_classifier(classifier_dir)
+    members = [load_classifier(path) for path in classifier_dirs]
+    classifier = members[0] if len(members) == 1 else Committee(members)
     real_images = real_faces(real)
     contract = model.z_contract
 
@@ -263,9 +265,6 @@ def fit_controls(
         "dcgan_version": __version__,
         "date": datetime.date.today().isoformat(),
     }
-    with atomic_dir(Path(model_dir) / CLASSIFIER_DIR) as staging:
-        for item in Path(classifier_dir).iterdir():
-            if item.is_file():
-                shutil.copy2(item, staging / item.name)
+    install(classifier, Path(model_dir) / CLASSIFIER_DIR)
     directions.save(model_dir)
     return directions
