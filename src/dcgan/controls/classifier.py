@@ -218,20 +218,32 @@ class Committee(Reader):
 
 def install(classifier: AttributeClassifier | Committee, out: Path) -> None:
     """Copy a classifier or committee loaded from folders into folder `out` (replacing it, atomically), as `dcgan
-    controls fit` puts it into a bundle: a classifier's files, or each member's folder and the committee's list."""
-    import shutil
-
+    controls fit` puts it into a bundle: a classifier's files, or each member's folder and the committee's list;
+    weights in float16, like the rest of a bundle (`dcgan.bundle.narrow`)."""
     from dcgan.atomic import write_json_atomic
 
     with atomic_dir(Path(out)) as staging:
         if isinstance(classifier, Committee):
             for name, member in zip(classifier.info["members"], classifier.members, strict=True):
-                shutil.copytree(member.model_dir, staging / name)
+                copy_half(member.model_dir, staging / name)
             write_json_atomic(staging / INFO_FILE, {k: v for k, v in classifier.info.items() if k != "member_info"})
         else:
-            for item in Path(classifier.model_dir).iterdir():
-                if item.is_file():
-                    shutil.copy2(item, staging / item.name)
+            copy_half(classifier.model_dir, staging)
+
+
+def copy_half(source: Path, target: Path) -> None:
+    """A classifier folder's files copied to `target`, its weights narrowed to float16."""
+    import shutil
+
+    from dcgan.bundle import narrow
+
+    target.mkdir(parents=True, exist_ok=True)
+    for item in Path(source).iterdir():
+        if item.name == WEIGHTS_FILE:
+            with np.load(item, allow_pickle=False) as saved:
+                np.savez(target / WEIGHTS_FILE, **{key: narrow(saved[key], "float16") for key in saved.files})
+        elif item.is_file():
+            shutil.copy2(item, target / item.name)
 
 
 def load_classifier(path: Path | str) -> AttributeClassifier | Committee:

@@ -19,6 +19,7 @@ Given several classifiers (trained alike, other seeds), all of it reads faces th
 from __future__ import annotations
 
 import datetime
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -159,10 +160,27 @@ def fit_controls(
     seed: int = 0,
     log: Callable[[str], None] = print,
 ) -> Directions:
+    """The steps of the module docstring; the classifiers are read as the bundle will hold them (staged with
+    `classifier.install`, float16 weights) and installed with the directions at the end."""
+    members = [load_classifier(path) for path in classifier_dirs]
+    with tempfile.TemporaryDirectory(prefix="dcgan-classifier-") as tmp:
+        install(members[0] if len(members) == 1 else Committee(members), Path(tmp) / CLASSIFIER_DIR)
+        classifier = load_classifier(Path(tmp) / CLASSIFIER_DIR)
+        return fit_with(model_dir, classifier, real, samples, calibration_samples, identity_samples, seed, log)
+
+
+def fit_with(
+    model_dir: Path,
+    classifier: Classifier,
+    real: Path,
+    samples: int,
+    calibration_samples: int,
+    identity_samples: int,
+    seed: int,
+    log: Callable[[str], None],
+) -> Directions:
     start = time.time()
     model = FaceGenerator(model_dir)
-    members = [load_classifier(path) for path in classifier_dirs]
-    classifier = members[0] if len(members) == 1 else Committee(members)
     real_images = real_faces(real)
     contract = model.z_contract
 
