@@ -33,6 +33,7 @@ MAX_PARENTS = 8
 VARIED = ("Smiling", "Mouth_Slightly_Open", "Eyeglasses", "Blond_Hair", "Black_Hair")
 KEPT = ("Male", "Young", AGE, "Bald", "Beard")
 LOCKED_NOISE = 0.3
+LOCKED_STEPS = 1.0  # a locked child's attribute moves by up to ±LOCKED_STEPS·amount slider steps
 
 
 class Classifier(Protocol):
@@ -268,9 +269,9 @@ class Controls:
 
         With the identity lock a child changes what does not make the person: a smaller draw (`LOCKED_NOISE` of
         the size) with the identity directions (`Directions.identity`) taken out, then one attribute of
-        `VARIED` (expression, glasses, hair colour) moved by up to ±2·amount steps, solved per face with the
-        attributes that go with who someone is (`KEPT`) held and the picture anchored (`refine.py`). Without the
-        per-face solve (no generator at hand) the lock is the projected draw alone, at full size."""
+        `VARIED` (expression, glasses, hair colour) moved by up to ±`LOCKED_STEPS`·amount steps, solved per face
+        with the attributes that go with who someone is (`KEPT`) held and the picture anchored (`refine.py`). Without
+        the per-face solve (no generator at hand) the lock is the projected draw alone, at full size."""
         if np.ndim(z) != 1:
             raise ModelError("children takes one z")
         z = self.checked(z)[0]
@@ -290,7 +291,8 @@ class Controls:
         order = self.scores()
         varied = [name for name in VARIED if name in order]
         amounts, held = np.zeros((n, len(order)), np.float32), np.zeros((n, len(order)), np.float32)
-        amounts[np.arange(n), [order.index(name) for name in rng.choice(varied, n)]] = amount * rng.uniform(-2, 2, n)
+        change = LOCKED_STEPS * amount * rng.uniform(-1, 1, n)  # drawn before the attributes: a seed keeps its children
+        amounts[np.arange(n), [order.index(name) for name in rng.choice(varied, n)]] = change
         held[:, [order.index(name) for name in KEPT if name in order]] = 1
         # a child's change is a random amount, not a goal to reach: the first MIN_STEPS steps only, so a face whose
         # change cannot be reached (e.g. the flat face of z = 0) costs no more than the others
