@@ -20,7 +20,7 @@ scripts/setup.sh controls,photo,web
 dcgan=.venv/bin/dcgan
 grep -q '"truncation"' "$model/model.json" ||
   $dcgan evaluate "$model" --data "$faces/val" --truncation 1,0.9,0.8,0.7,0.6 --samples 2000 --set-default
-$dcgan controls fit "$model" --classifier models/attributes64 --real "$faces/val"
+$dcgan controls fit "$model" --classifier models/attributes64 models/attributes64-s2 --real "$faces/val"
 warm=()
 [ -f "$model/encoder/encoder.json" ] && warm=(--init-encoder "$model" --steps 1500)
 $dcgan encoder train "$model" --data "$faces/train" --val "$faces/val" --width 32 --resume "${warm[@]}" \
