@@ -10,7 +10,7 @@
    calls on other z with every other named attribute held; for age, the move that adds 10 years at the median.
 5. SeFa directions from the weights; each is described by what it does to the attributes.
 6. The identity directions (`identity.py`): ridge regression from z to the face-recognition descriptor.
-7. Copy the classifier into the bundle and write `directions.json` + `directions.npz` (atomic).
+7. Copy the classifier into the bundle (weights in float16) and write `directions.json` + `directions.npz` (atomic).
 
 Given several classifiers (trained alike, other seeds), all of it reads faces through their committee
 (`classifier.Committee`), which the bundle then holds.
