@@ -219,31 +219,31 @@ class Committee(Reader):
 def install(classifier: AttributeClassifier | Committee, out: Path) -> None:
     """Copy a classifier or committee loaded from folders into folder `out` (replacing it, atomically), as `dcgan
     controls fit` puts it into a bundle: a classifier's files, or each member's folder and the committee's list;
-    weights in float16, like the rest of a bundle (`dcgan.bundle.narrow`)."""
+    weights in float16, like the rest of a bundle."""
     from dcgan.atomic import write_json_atomic
 
     with atomic_dir(Path(out)) as staging:
         if isinstance(classifier, Committee):
             for name, member in zip(classifier.info["members"], classifier.members, strict=True):
-                copy_half(member.model_dir, staging / name)
+                copy_half(member, staging / name)
             write_json_atomic(staging / INFO_FILE, {k: v for k, v in classifier.info.items() if k != "member_info"})
         else:
-            copy_half(classifier.model_dir, staging)
+            copy_half(classifier, staging)
 
 
-def copy_half(source: Path, target: Path) -> None:
-    """A classifier folder's files copied to `target`, its weights narrowed to float16."""
+def copy_half(classifier: AttributeClassifier, target: Path) -> None:
+    """The files of the folder `classifier` was loaded from, copied to `target`, with its weights written in float16
+    (`dcgan.bundle.save_variables`, as `save` writes them in float32)."""
     import shutil
 
-    from dcgan.bundle import narrow
+    from dcgan.bundle import save_variables
 
     target.mkdir(parents=True, exist_ok=True)
-    for item in Path(source).iterdir():
-        if item.name == WEIGHTS_FILE:
-            with np.load(item, allow_pickle=False) as saved:
-                np.savez(target / WEIGHTS_FILE, **{key: narrow(saved[key], "float16") for key in saved.files})
-        elif item.is_file():
+    for item in Path(classifier.model_dir).iterdir():
+        if item.is_file() and item.name != WEIGHTS_FILE:
             shutil.copy2(item, target / item.name)
+    weights = classifier.network.weights
+    save_variables(target / WEIGHTS_FILE, weights, [w.numpy() for w in weights], "float16")
 
 
 def load_classifier(path: Path | str) -> AttributeClassifier | Committee:
