@@ -59,6 +59,6 @@ def test_shipped_model_summary() -> None:
     info = json.loads((DEFAULT_MODEL / "model.json").read_text())
     shown = summary(info, DEFAULT_MODEL)
     assert shown["data"] == "data/celeba-usual64/train"
-    stages = (992_000, 512_000, 2_112_000, 320_000, 320_000, 288_000, 256_000)  # images seen in each of the seven
+    stages = (992_000, 512_000, 2_112_000, 320_000, 320_000, 288_000, 256_000, 256_000)  # images seen per stage
     assert shown["images_seen"] == sum(stages)
     assert shown["fid_extractor"] == "inception-fid" and shown["fid_split"] == "test" and 20 < shown["fid"] < 40
