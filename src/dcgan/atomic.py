@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 def fsync_dir(directory: Path) -> None:
     """Persist a directory's entries (a rename into it); a no-op where directories cannot be opened."""
@@ -79,6 +81,12 @@ def write_bytes_atomic(path: Path | str, data: bytes) -> None:
 def write_text_atomic(path: Path | str, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def write_npy_atomic(path: Path | str, array: Any) -> None:
+    """A NumPy array as `.npy` (through a handle: `np.save` would add `.npy` to the temp's name)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, np.asarray(array), allow_pickle=False)
 
 
 def write_json_atomic(path: Path | str, data: Any) -> None:

@@ -1,6 +1,7 @@
 """Sampling modes: grids, interpolations, per-dimension sweeps, GIF walks and z arithmetic.
 
-Each mode writes its picture and the exact z used (.npy and .json), so any image can be reproduced.
+Each mode writes its picture, the exact z used (NAME_z.npy) and how it was made (NAME.json: the mode and its
+settings), so any image can be reproduced.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dcgan.atomic import atomic_path
+from dcgan.atomic import atomic_path, write_json_atomic, write_npy_atomic
 from dcgan.bundle import FaceGenerator
 from dcgan.errors import ConfigError
 from dcgan.images import make_grid, save_png, to_pil, upscale
@@ -70,10 +71,15 @@ def read_z(spec: str, model: FaceGenerator) -> np.ndarray:
     return np.concatenate([model.sample_z(1, seed) for seed in seeds])
 
 
-def write_outputs(out: Path, name: str, picture: np.ndarray, z: np.ndarray, info: dict) -> Path:
+def save_z(out: Path, name: str, z: np.ndarray, info: dict) -> None:
+    """The z of a picture (NAME_z.npy) and how it was made (NAME.json)."""
     out.mkdir(parents=True, exist_ok=True)
-    np.save(out / f"{name}_z.npy", z)
-    (out / f"{name}_z.json").write_text(json.dumps({**info, "z": np.asarray(z).tolist()}))
+    write_npy_atomic(out / f"{name}_z.npy", z)
+    write_json_atomic(out / f"{name}.json", {**info, "z_file": f"{name}_z.npy"})
+
+
+def write_outputs(out: Path, name: str, picture: np.ndarray, z: np.ndarray, info: dict) -> Path:
+    save_z(out, name, z, info)
     return save_png(picture, out / f"{name}.png")
 
 
@@ -133,8 +139,7 @@ def gif_walk(
     path = out / "walk.gif"
     with atomic_path(path) as tmp:
         frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
-    np.save(out / "walk_z.npy", z)
-    (out / "walk_z.json").write_text(json.dumps({"mode": "gif", "method": method, "z": z.tolist()}))
+    save_z(out, "walk", z, {"mode": "gif", "method": method, "steps": steps, "frame_ms": frame_ms})
     return path
 
 

@@ -28,7 +28,7 @@ def cmd_encoder_train(args: argparse.Namespace) -> None:
 def cmd_invert(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from dcgan.atomic import write_json_atomic
+    from dcgan.atomic import write_json_atomic, write_npy_atomic
     from dcgan.bundle import load_generator
     from dcgan.images import save_png
     from dcgan.photos import PhotoError, align_face, read_photo
@@ -55,7 +55,7 @@ def cmd_invert(args: argparse.Namespace) -> None:
         scores = {k: round(float(v[i]), 4) for k, v in inversion.scores.items()}
         save_png(aligned.image, args.out / f"{name}_crop.png")
         save_png(inversion.faces[i], args.out / f"{name}_face.png")
-        np.save(args.out / f"{name}_z.npy", inversion.z[i])
+        write_npy_atomic(args.out / f"{name}_z.npy", inversion.z[i])
         record = {
             "photo": str(photo),
             "z": inversion.z[i].tolist(),

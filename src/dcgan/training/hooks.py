@@ -18,6 +18,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from dcgan import checkpoint
+from dcgan.atomic import write_npy_atomic
 from dcgan.data import Cache
 from dcgan.images import make_grid, save_png, to_uint8
 from dcgan.model import DCGAN
@@ -131,7 +132,7 @@ class SampleGrid(Hook):
         self.folder = run_dir / "samples"
         self.z = fixed_z(gan.cfg)
         self.folder.mkdir(parents=True, exist_ok=True)
-        np.save(self.folder / "z.npy", self.z)
+        write_npy_atomic(self.folder / "z.npy", self.z)
         self.last_step = start
 
     def after_step(self, step: int, logs: dict[str, float]) -> None:
