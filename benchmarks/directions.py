@@ -23,6 +23,8 @@ A count of 0 skips its section.
    by the classifier (read again from the returned z) and the time per call of 8 faces (goal ≤ 1 s).
 3. Breeding: `--lineages` lineages of `--generations` generations (each generation one child of the last, amount
    0.3), with and without the identity lock: the share whose last face is within 0.6 of the root.
+4. A slider move as the page asks for it: one step of each named direction on one face at a time (`--repeats`
+   fresh faces, toward the other side, others held), median and max seconds per edit after a first, untimed one.
 Needs the `controls` extra (dlib). `--quick` is a smoke run of seconds on a tiny bundle, not a measurement.
 """
 
@@ -159,6 +161,22 @@ def breeding_table(model, identity: FaceIdentity, lineages: int, generations: in
         )
 
 
+def latency_table(model, repeats: int, seed: int) -> None:
+    controls = model.controls
+    z = model.sample_z(repeats, [seed, 12], 1.0)
+    positive = {name: p > 0.5 for name, p in controls.attributes(model.generate(z)).items()}
+    controls.edit(z[:1], {"Smiling": 1.0})  # the first edit traces the solve
+    print(f"\n4. one slider step, one face at a time ({repeats} faces a direction, others held)")
+    for name in controls.directions.attributes:
+        times = []
+        for i in range(repeats):
+            amount = 1.0 if name == "Age" else (-1.0 if positive[name][i] else 1.0)
+            start = time.perf_counter()
+            controls.edit(z[i : i + 1], {name: amount})
+            times.append(time.perf_counter() - start)
+        print(f"  {name:<22} median {statistics.median(times):.2f} s, max {max(times):.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None)
@@ -193,6 +211,8 @@ def main() -> None:
         constrained_table(model, args.repeats, args.seed)
     if args.lineages:
         breeding_table(model, identity, args.lineages, args.generations, args.seed)
+    if args.repeats:
+        latency_table(model, args.repeats, args.seed)
 
 
 if __name__ == "__main__":

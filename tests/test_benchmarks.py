@@ -32,7 +32,7 @@ QUICK = {
     ),
     "directions.py": (
         ["--quick", "--model", "{controls_model}", "--judge", "{controls_model}/../classifier", "--real", "{cache}"],
-        ("judge before", "identity lock off"),
+        ("judge before", "identity lock off", "one face at a time"),
     ),
     "invert.py": (["--quick", "--model", "{inverted_model}", "--data", "{cache}"], "encoder + solver"),
     "reference_dcgan.py": (
