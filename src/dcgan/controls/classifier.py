@@ -36,7 +36,6 @@ ATTRIBUTES = (
     "Mouth_Slightly_Open",
 )
 AGE = "Age"
-OUTPUTS = (*ATTRIBUTES, AGE)
 INFO_FILE = "classifier.json"
 WEIGHTS_FILE = "weights.npz"
 METRICS_FILE = "metrics.json"

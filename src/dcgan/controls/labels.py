@@ -19,7 +19,6 @@ import numpy as np
 
 from dcgan.errors import DataError
 
-DERIVED = {"Beard": "Mustache or Goatee or not No_Beard"}
 UTKFACE_NAME = re.compile(r"^(\d{1,3})_([01])_([0-4])_\d")
 MAX_AGE = 120
 
