@@ -161,9 +161,9 @@ def test_fine_tuning_starts_from_a_bundle(tiny_cache, tiny_model, tmp_path) -> N
     train(again, tiny_cache, tmp_path / "again", progress=False)
     chain = checkpoint.read(checkpoint.resolve(tmp_path / "again" / "checkpoints"))[1]["init_generator"]
     assert chain["step"] == 3 and chain["init_generator"] == relative_chain(meta["init_generator"])  # both runs
-    with pytest.raises(ConfigError, match=r"does not fit this run's model \(gf: bundle has 8, run has 16\)"):
+    with pytest.raises(ConfigError, match=r"does not fit this run's model \(gf: bundle has 8, run has 4\)"):
         shutil.copytree(tiny_model, bundle)
-        train(cfg.replace(gf=16, eval_every=0), tiny_cache, tmp_path / "wider", progress=False)
+        train(cfg.replace(gf=4, eval_every=0), tiny_cache, tmp_path / "narrower", progress=False)
 
 
 def test_fine_tuning_starts_from_the_bundles_discriminator(tiny_model, tmp_path) -> None:

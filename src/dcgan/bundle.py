@@ -108,6 +108,11 @@ def continue_average(weights: list[np.ndarray], count: int, meta: dict, cfg: Con
     start = meta.get("init_generator")
     if not start:
         raise ConfigError("averaging with the starting generator needs a run fine-tuned from a bundle (init_generator)")
+    if "widened_from_gf" in start:
+        raise ConfigError(
+            f"the run widened the generator it started from (gf {start['widened_from_gf']} to {cfg.gf}): its weights "
+            "cannot be averaged with that narrower one; average the run's own checkpoints (no --average-start)"
+        )
     folder = Path(start["path"])
     if not (folder / WEIGHTS_FILE).exists():
         raise ConfigError(f"the bundle the run started from, {folder}, is gone")

@@ -14,21 +14,32 @@ from dcgan.data import Cache
 from dcgan.errors import ConfigError
 from dcgan.model import DCGAN
 from dcgan.training.run_dir import drop_rows_after
+from dcgan.widen import widen_generator
 
 
 def start_from_bundle(gan: DCGAN, model_dir: Path) -> dict:
-    """Load an exported generator into G and its average, and its discriminator, if any, into D (fine-tuning);
-    returns what the checkpoints record of it, including, for a bundle that was itself fine-tuned, the bundle it
-    started from (and so on back). D's optimizer starts fresh either way."""
+    """Load an exported generator into G and its average (widened when the run's gf is larger, `dcgan.widen`), and
+    its discriminator, if any, into D (fine-tuning); returns what the checkpoints record of it, including, for a
+    bundle that was itself fine-tuned, the bundle it started from (and so on back). D's optimizer starts fresh
+    either way."""
     from dcgan.bundle import DISCRIMINATOR_FILE, WEIGHTS_FILE, assign_variables, load_generator, weights_digest
 
     source = load_generator(model_dir)
     ours, theirs = gan.cfg.model_dict(), source.config.model_dict()
-    differ = [f"{k}: bundle has {theirs[k]!r}, run has {ours[k]!r}" for k in ours if ours[k] != theirs[k]]
+    widened = ours["gf"] > theirs["gf"]  # a wider G starts as the bundle's, widened (dcgan.widen)
+    differ = [
+        f"{k}: bundle has {theirs[k]!r}, run has {ours[k]!r}"
+        for k in ours
+        if ours[k] != theirs[k] and not (k == "gf" and widened)
+    ]
     if differ:
         raise ConfigError(f"--init-generator {model_dir} does not fit this run's model ({'; '.join(differ)})")
-    for variable, value in zip(gan.generator.variables, source.generator.variables, strict=True):
-        variable.assign(value)
+    if widened:
+        widen_generator(source.generator, gan.generator, gan.cfg.seed)
+        tqdm.write(f"G widened from gf {theirs['gf']} to {ours['gf']} (Net2WiderNet: the same faces)", file=sys.stderr)
+    else:
+        for variable, value in zip(gan.generator.variables, source.generator.variables, strict=True):
+            variable.assign(value)
     if gan.generator_ema is not None:
         gan.reset_ema()
     with_d = gan.cfg.init_discriminator and (Path(model_dir) / DISCRIMINATOR_FILE).exists()
@@ -40,6 +51,7 @@ def start_from_bundle(gan: DCGAN, model_dir: Path) -> dict:
         "generator_sha256": weights_digest(Path(model_dir) / WEIGHTS_FILE),
         **{k: provenance.get(k) for k in ("step", "images_seen", "train_seconds", "weights")},
         "discriminator": "the bundle's" if with_d else "fresh",
+        **({"widened_from_gf": theirs["gf"]} if widened else {}),
     }
     if "init_generator" in provenance:  # the bundle was fine-tuned itself: keep the whole chain of runs
         meta["init_generator"] = provenance["init_generator"]
