@@ -41,23 +41,27 @@ def widen_inputs(kernel: np.ndarray, mapping: np.ndarray, rng: np.random.Generat
     return taken * shares(mapping, taken.shape, rng)
 
 
+def widen_batch_norm(narrow: keras.Model, wide: keras.Model, name: str, rng: np.random.Generator) -> np.ndarray:
+    """Copy BN layer `name` (parameters and statistics) into its wider twin; returns the channel map it drew."""
+    bn = narrow.get_layer(name)
+    mapping = channel_map(bn.gamma.shape[0], wide.get_layer(name).gamma.shape[0], rng)
+    wide.get_layer(name).set_weights([w[mapping] for w in bn.get_weights()])
+    return mapping
+
+
 def widen_generator(narrow: keras.Model, wide: keras.Model, seed: int = 0) -> None:
     """Set `wide`'s weights (built with a larger gf, the same image size, z and channels) from `narrow`'s, so that
     both map every z to the same image (float32 round-off aside)."""
     rng = np.random.default_rng(seed)
     n = num_resamplings(narrow.output_shape[1])
-    (project,) = narrow.get_layer("project").get_weights()
-    old, new = narrow.get_layer("project_bn").gamma.shape[0], wide.get_layer("project_bn").gamma.shape[0]
-    mapping = channel_map(old, new, rng)
-    z_dim = project.shape[0]
-    wide.get_layer("project").set_weights([project.reshape(z_dim, 16, old)[..., mapping].reshape(z_dim, 16 * new)])
-    wide.get_layer("project_bn").set_weights([w[mapping] for w in narrow.get_layer("project_bn").get_weights()])
+    mapping = widen_batch_norm(narrow, wide, "project_bn", rng)
+    (project,) = narrow.get_layer("project").get_weights()  # z → 4×4×channels, flattened
+    z_dim, old = project.shape[0], project.shape[1] // 16
+    wide.get_layer("project").set_weights([project.reshape(z_dim, 16, old)[..., mapping].reshape(z_dim, -1)])
     for i in range(1, n + 1):
         kernel, *bias = narrow.get_layer(f"deconv{i}").get_weights()  # (5, 5, out, in); the last layer has a bias
         kernel = widen_inputs(kernel, mapping, rng)
         if i < n:
-            bn = narrow.get_layer(f"deconv{i}_bn")
-            mapping = channel_map(bn.gamma.shape[0], wide.get_layer(f"deconv{i}_bn").gamma.shape[0], rng)
+            mapping = widen_batch_norm(narrow, wide, f"deconv{i}_bn", rng)
             kernel = kernel[:, :, mapping, :]
-            wide.get_layer(f"deconv{i}_bn").set_weights([w[mapping] for w in bn.get_weights()])
         wide.get_layer(f"deconv{i}").set_weights([kernel, *bias])
