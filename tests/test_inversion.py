@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import tarfile
 from dataclasses import replace
 
 import numpy as np
 import pytest
 from conftest import ENCODER_OPTIONS as OPTIONS
+from conftest import SHARED
 
 from dcgan.bundle import load_generator
+from dcgan.cli import main
 from dcgan.errors import ConfigError, ModelError
 from dcgan.inversion.runtime import ENCODER_DIR, INFO_FILE, WEIGHTS
 from dcgan.inversion.train import train_encoder
@@ -108,3 +111,27 @@ def test_encoder_training_can_start_from_another_generators_encoder(inverted_mod
     with pytest.raises(ConfigError, match="--width"):
         wider = replace(still, width=OPTIONS.width * 2)
         train_encoder(refitted, tiny_cache, wider, work=tmp_path / "w2", init=refitted)
+
+
+def test_dcgan_invert_writes_face_and_z_and_counts_a_skipped_photo(inverted_model, tmp_path, capsys):
+    pytest.importorskip("mtcnn")
+    raw = SHARED / "raw-samples" / "celeba-aligned-89x109-1k.tar"
+    if not raw.exists():
+        pytest.skip("needs ../shared/datasets/raw-samples")
+    with tarfile.open(raw) as tar:
+        (tmp_path / "me.jpg").write_bytes(tar.extractfile(next(m for m in tar if m.isfile())).read())
+    (tmp_path / "notes.jpg").write_bytes(b"not a photo")
+    out = tmp_path / "out"
+    photos = [str(tmp_path / "me.jpg"), str(tmp_path / "notes.jpg")]
+    main(["invert", *photos, "--model", str(inverted_model), "--out", str(out), "--steps", "3"])
+    assert "1 inverted" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["me.json", "me_crop.png", "me_face.png", "me_z.npy"]
+    record = json.loads((out / "me.json").read_text())
+    assert record["z_file"] == "me_z.npy" and "z" not in record and record["solver_steps"] == 3
+    z = np.load(out / "me_z.npy")
+    assert z.shape == (16,) and z.min() >= -1 and z.max() <= 1  # the tiny model's box
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["invert", photos[1], "--model", str(inverted_model), "--out", str(tmp_path / "none")])
+    assert stopped.value.code == 2 and "no face to invert" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()

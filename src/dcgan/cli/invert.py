@@ -28,10 +28,10 @@ def cmd_encoder_train(args: argparse.Namespace) -> None:
 def cmd_invert(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from dcgan.atomic import write_json_atomic, write_npy_atomic
     from dcgan.bundle import load_generator
     from dcgan.images import save_png
     from dcgan.photos import PhotoError, align_face, read_photo
+    from dcgan.sampling import save_z
 
     model = load_generator(args.model)
     inverter = model.inverter  # a bundle with no encoder fails here, before any photo is read
@@ -55,17 +55,15 @@ def cmd_invert(args: argparse.Namespace) -> None:
         scores = {k: round(float(v[i]), 4) for k, v in inversion.scores.items()}
         save_png(aligned.image, args.out / f"{name}_crop.png")
         save_png(inversion.faces[i], args.out / f"{name}_face.png")
-        write_npy_atomic(args.out / f"{name}_z.npy", inversion.z[i])
         record = {
             "photo": str(photo),
-            "z": inversion.z[i].tolist(),
             "scores": scores,
             "face": aligned.index,
             "faces": aligned.faces,
             "solver_steps": inversion.steps,
             "model": str(args.model),
         }
-        write_json_atomic(args.out / f"{name}.json", record)
+        save_z(args.out, name, inversion.z[i], record)
         print(f"{name}: PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f} → {args.out / name}_face.png")
     print(f"{len(photos)} inverted in {inversion.seconds:.1f} s, {len(skipped)} skipped")
 
