@@ -19,8 +19,9 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # Per benchmark: the arguments of a run of seconds ({model}: a tiny bundle, {run}: its run, {cache}: its data,
 # {faces}: a 64×64 cache, {out}: an empty folder, {controls_model}: the tiny bundle with named controls,
-# {inverted_model}: a tiny bundle with a photo encoder; {controls_model}/../classifier: the classifier its controls
-# were fitted with, here a judge), and the pieces of the report it must print.
+# {inverted_model}: a tiny bundle with a photo encoder; {fixtures}: tests/fixtures/datasets (photos, 4 faces);
+# {controls_model}/../classifier: the classifier its controls were fitted with, here a judge), and the pieces of
+# the report it must print.
 QUICK = {
     "browser.py": (["--quick", "--model", "{model}"], "only the site's static files requested: yes"),
     "serve_load.py": (["--quick", "--model", "{model}"], ", 0 errors"),
@@ -33,6 +34,10 @@ QUICK = {
     "directions.py": (
         ["--quick", "--model", "{controls_model}", "--judge", "{controls_model}/../classifier", "--real", "{cache}"],
         ("judge before", "identity lock off", "one face at a time"),
+    ),
+    "framing.py": (  # one folder against itself: no scale, no shift
+        ["{fixtures}", "{fixtures}", "--faces", "6"],
+        ("4 faces (2 images without one)", "second ≈ 1.000 · first + (+0.00, +0.00) px", "0.0 px at the top"),
     ),
     "invert.py": (["--quick", "--model", "{inverted_model}", "--data", "{cache}"], "encoder + solver"),
     "reference_dcgan.py": (
@@ -59,6 +64,7 @@ def test_benchmark_imports_and_runs(name, tiny_model, tiny_cache, tmp_path, requ
         faces.mkdir()
         np.save(faces / "images.npy", blob_images(16, 64))
     fields = {"model": tiny_model, "run": run_dir, "cache": tiny_cache, "faces": faces, "out": tmp_path / "out"}
+    fields["fixtures"] = Path(__file__).parent / "fixtures" / "datasets"
     for fixture in ("controls_model", "inverted_model"):
         if "{" + fixture + "}" in template:
             fields[fixture] = request.getfixturevalue(fixture)
