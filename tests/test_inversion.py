@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import tarfile
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import ENCODER_OPTIONS as OPTIONS
-from conftest import SHARED
 
 from dcgan.bundle import load_generator
 from dcgan.cli import main
@@ -115,16 +114,13 @@ def test_encoder_training_can_start_from_another_generators_encoder(inverted_mod
 
 def test_dcgan_invert_writes_face_and_z_and_counts_a_skipped_photo(inverted_model, tmp_path, capsys):
     pytest.importorskip("mtcnn")
-    raw = SHARED / "raw-samples" / "celeba-aligned-89x109-1k.tar"
-    if not raw.exists():
-        pytest.skip("needs ../shared/datasets/raw-samples")
-    with tarfile.open(raw) as tar:
-        (tmp_path / "me.jpg").write_bytes(tar.extractfile(next(m for m in tar if m.isfile())).read())
+    shutil.copy(Path(__file__).parent / "fixtures" / "datasets" / "celeba-182640.jpg", tmp_path / "me.jpg")
     (tmp_path / "notes.jpg").write_bytes(b"not a photo")
     out = tmp_path / "out"
     photos = [str(tmp_path / "me.jpg"), str(tmp_path / "notes.jpg")]
     main(["invert", *photos, "--model", str(inverted_model), "--out", str(out), "--steps", "3"])
-    assert "1 inverted" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "skipped " + photos[1] in printed and "1 inverted" in printed and "1 skipped" in printed
     assert sorted(p.name for p in out.iterdir()) == ["me.json", "me_crop.png", "me_face.png", "me_z.npy"]
     record = json.loads((out / "me.json").read_text())
     assert record["z_file"] == "me_z.npy" and "z" not in record and record["solver_steps"] == 3
