@@ -23,7 +23,6 @@ import dcgan  # noqa: F401  (sets TensorFlow's oneDNN / logging defaults before 
 
 DETECT_SIDE = 256
 POINTS = ("left eye", "right eye", "nose", "mouth left", "mouth right")
-SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 
 def landmarks(folder: Path, faces: int, seed: int, detector) -> tuple[np.ndarray, tuple[int, int], int]:
@@ -33,7 +32,9 @@ def landmarks(folder: Path, faces: int, seed: int, detector) -> tuple[np.ndarray
 
     from PIL import Image
 
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)
+    from dcgan.data import is_image_name
+
+    files = sorted(p for p in folder.iterdir() if is_image_name(p.name))
     random.Random(seed).shuffle(files)
     found, sizes, missed = [], Counter(), 0
     for path in files[:faces]:

@@ -27,6 +27,8 @@ SHARED = next(
     (p / "shared" / "datasets" for p in Path(__file__).resolve().parents if (p / "shared" / "datasets").is_dir()),
     Path(__file__).resolve().parents[2] / "shared" / "datasets",
 )
+# small real photos kept in the repository (tests/fixtures/datasets/README.md)
+FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 
 
 def tiny_config(**changes) -> Config:

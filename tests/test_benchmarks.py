@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import blob_images
+from conftest import FIXTURES, blob_images
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -64,7 +64,7 @@ def test_benchmark_imports_and_runs(name, tiny_model, tiny_cache, tmp_path, requ
         faces.mkdir()
         np.save(faces / "images.npy", blob_images(16, 64))
     fields = {"model": tiny_model, "run": run_dir, "cache": tiny_cache, "faces": faces, "out": tmp_path / "out"}
-    fields["fixtures"] = Path(__file__).parent / "fixtures" / "datasets"
+    fields["fixtures"] = FIXTURES
     for fixture in ("controls_model", "inverted_model"):
         if "{" + fixture + "}" in template:
             fields[fixture] = request.getfixturevalue(fixture)

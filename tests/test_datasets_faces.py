@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FIXTURES
 from PIL import Image
 
 from dcgan.cli.data import add_commands
@@ -28,7 +29,6 @@ from dcgan.errors import DataError
 
 pytest.importorskip("imagehash")  # the `datasets` extra: pip install -e ".[datasets]"
 
-FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 CELEBA = ["celeba-182640.jpg", "celeba-182642.jpg", "celeba-182643.jpg"]
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import ENCODER_OPTIONS as OPTIONS
+from conftest import FIXTURES
 
 from dcgan.bundle import load_generator
 from dcgan.cli import main
@@ -114,7 +114,7 @@ def test_encoder_training_can_start_from_another_generators_encoder(inverted_mod
 
 def test_dcgan_invert_writes_face_and_z_and_counts_a_skipped_photo(inverted_model, tmp_path, capsys):
     pytest.importorskip("mtcnn")
-    shutil.copy(Path(__file__).parent / "fixtures" / "datasets" / "celeba-182640.jpg", tmp_path / "me.jpg")
+    shutil.copy(FIXTURES / "celeba-182640.jpg", tmp_path / "me.jpg")
     (tmp_path / "notes.jpg").write_bytes(b"not a photo")
     out = tmp_path / "out"
     photos = [str(tmp_path / "me.jpg"), str(tmp_path / "notes.jpg")]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED
+from conftest import FIXTURES, SHARED
 from PIL import Image, ImageFile
 
 import dcgan
@@ -23,7 +23,6 @@ from dcgan.datasets.faces import Face
 from dcgan.errors import DataError
 from dcgan.photos import MAX_PHOTO_BYTES, REASONS, AlignedFace, PhotoError, align_face, read_photo
 
-FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 RAW_IDS = ("000001", "000002", "000009")
 CROP_IDS = ("000011", "006903")
 
