@@ -14,6 +14,7 @@ from conftest import FIXTURES
 from dcgan.bundle import load_generator
 from dcgan.cli import main
 from dcgan.errors import ConfigError, ModelError
+from dcgan.inversion.refine import STEPS
 from dcgan.inversion.runtime import ENCODER_DIR, INFO_FILE, WEIGHTS
 from dcgan.inversion.train import train_encoder
 
@@ -22,9 +23,10 @@ def test_encoder_is_stored_in_the_bundle_with_its_scores(inverted_model):
     info = json.loads((inverted_model / ENCODER_DIR / INFO_FILE).read_text())
     assert info["steps"] == OPTIONS.steps and info["images_seen"] == 2 * OPTIONS.steps * OPTIONS.batch_size
     assert len(info["generator_sha256"]) == 64
+    assert info["val"]["encoder"]["solver_steps"] == 0 and info["val"]["solved"]["solver_steps"] == STEPS
     for label in ("encoder", "solved"):
-        assert set(info["val"][label]) == {"psnr", "ssim", "perceptual"}
-        assert all(np.isfinite(v) for v in info["val"][label].values())
+        scores = {k: v for k, v in info["val"][label].items() if k != "solver_steps"}
+        assert set(scores) == {"psnr", "ssim", "perceptual"} and all(np.isfinite(v) for v in scores.values())
 
 
 def test_invert_gives_z_inside_the_box_and_beats_the_guess(inverted_model):

@@ -164,6 +164,7 @@ def train_encoder(
         info["val"] = {"faces": len(faces), "data": str(val)}
         for label, steps in (("encoder", 0), ("solved", None)):
             inversion = inverter.invert(faces, steps)
-            info["val"][label] = {k: round(float(np.mean(v)), 4) for k, v in inversion.scores.items()}
+            scores = {k: round(float(np.mean(v)), 4) for k, v in inversion.scores.items()}
+            info["val"][label] = {"solver_steps": inversion.steps, **scores}
             log(f"val {label}: " + ", ".join(f"{k} {v}" for k, v in info["val"][label].items()))
     return save_encoder(model_dir, trainer.encoder, info)
