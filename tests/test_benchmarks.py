@@ -31,6 +31,10 @@ QUICK = {
         ["{run}", "--train", "{cache}", "--heldout", "{cache}", "--steps", "4", "--n", "8"],
         "8 images of each kind",
     ),
+    "discriminator_ranking.py": (
+        ["--model", "{inverted_model}", "--data", "{cache}", "--pool", "24", "--samples", "8", "--extractor", "pixels"],
+        ("bottom 60%", "8 faces a row"),
+    ),
     "directions.py": (
         ["--quick", "--model", "{controls_model}", "--judge", "{controls_model}/../classifier", "--real", "{cache}"],
         ("judge before", "identity lock off", "one face at a time"),
