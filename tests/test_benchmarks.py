@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,6 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # Per benchmark: the arguments of a run of seconds ({model}: a tiny bundle, {run}: its run, {cache}: its data,
 # {faces}: a 64×64 cache, {out}: an empty folder, {controls_model}: the tiny bundle with named controls,
 # {inverted_model}: a tiny bundle with a photo encoder; {fixtures}: tests/fixtures/datasets (photos, 4 faces);
-# {split}: a private copy of {cache}, for a benchmark that writes reference statistics beside the split;
 # {controls_model}/../classifier: the classifier its controls were fitted with, here a judge), and the pieces of
 # the report it must print.
 QUICK = {
@@ -34,7 +32,7 @@ QUICK = {
         "8 images of each kind",
     ),
     "discriminator_ranking.py": (
-        ["--model", "{inverted_model}", "--data", "{split}", "--pool", "24", "--samples", "8", "--extractor", "pixels"],
+        ["--model", "{inverted_model}", "--data", "{cache}", "--pool", "24", "--samples", "8", "--extractor", "pixels"],
         ("bottom 60%", "8 faces a row"),
     ),
     "directions.py": (
@@ -71,8 +69,6 @@ def test_benchmark_imports_and_runs(name, tiny_model, tiny_cache, tmp_path, requ
         np.save(faces / "images.npy", blob_images(16, 64))
     fields = {"model": tiny_model, "run": run_dir, "cache": tiny_cache, "faces": faces, "out": tmp_path / "out"}
     fields["fixtures"] = FIXTURES
-    if "{split}" in template:
-        fields["split"] = shutil.copytree(tiny_cache, tmp_path / "split")
     for fixture in ("controls_model", "inverted_model"):
         if "{" + fixture + "}" in template:
             fields[fixture] = request.getfixturevalue(fixture)
