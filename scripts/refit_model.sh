@@ -4,7 +4,7 @@
 # table, in model.json; skipped when model.json already has one), the named controls (`dcgan controls fit`), the
 # photo encoder (`dcgan encoder train`), the browser export (`dcgan export-web`) and the card's pictures (`dcgan
 # sample grid` and `directions`), with the shipped model's recipes. Each fitted part refuses to load until it is
-# refitted: they name the generator's sha256. 22 minutes for stage 6 on a quiet 2-core CPU, 25–28 for stages 7, 8, 10–12
+# refitted: they name the generator's sha256. 22 minutes for stage 6 on a quiet 2-core CPU, 25–29 for stages 7, 8, 10–13
 # on one without AMX (the truncation table and the encoder take most of it: a warm start from the bundle's previous encoder,
 # 1,500 steps, or 5,000 from scratch when it has none); run again after a stop, the encoder resumes from its
 # checkpoints (kept per generator).
