@@ -20,14 +20,21 @@ def to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
 
 
+RESAMPLE = {"nearest": Image.Resampling.NEAREST, "lanczos": Image.Resampling.LANCZOS}
+
+
+def enlarge(image: np.ndarray, scale: int, resample: str = "lanczos") -> Image.Image:
+    """One uint8 H×W×C image as a PIL image `scale` times larger (`resample`: a key of RESAMPLE)."""
+    pil = to_pil(image)
+    return pil if scale == 1 else pil.resize((pil.width * scale, pil.height * scale), RESAMPLE[resample])
+
+
 def upscale(images: np.ndarray, scale: int) -> np.ndarray:
     """Uint8 N×H×W×C images enlarged `scale` times with Lanczos, as a person looks at faces closely."""
     if scale == 1:
         return images
-    size = (images.shape[2] * scale, images.shape[1] * scale)
-    return np.stack([np.asarray(to_pil(image).resize(size, Image.Resampling.LANCZOS)) for image in images]).reshape(
-        len(images), size[1], size[0], images.shape[3]
-    )
+    n, h, w, c = images.shape
+    return np.stack([np.asarray(enlarge(image, scale)) for image in images]).reshape(n, h * scale, w * scale, c)
 
 
 def make_grid(images: np.ndarray, cols: int | None = None, pad: int = 2) -> np.ndarray:
@@ -52,10 +59,7 @@ def save_png(image: np.ndarray, path: Path) -> Path:
 
 
 def png_bytes(image: np.ndarray, scale: int = 1, resample: str = "nearest") -> bytes:
-    pil = to_pil(image)
-    if scale > 1:
-        method = Image.Resampling.NEAREST if resample == "nearest" else Image.Resampling.LANCZOS
-        pil = pil.resize((pil.width * scale, pil.height * scale), method)
+    """One uint8 H×W×C image as PNG bytes, `scale` times larger (`resample`: a key of RESAMPLE)."""
     buffer = io.BytesIO()
-    pil.save(buffer, format="PNG")
+    enlarge(image, scale, resample).save(buffer, format="PNG")
     return buffer.getvalue()
