@@ -125,7 +125,7 @@ def test_prepare_from_tar_with_split(tmp_path) -> None:
     assert counts == manifest["counts"]
     files = {s: json.loads((tmp_path / "cache" / s / "manifest.json").read_text())["files"] for s in counts}
     assert not set(files["train"]) & set(files["test"])
-    with pytest.raises(DataError, match="split cache, use"):
+    with pytest.raises(DataError, match="split cache: use"):
         Cache.open(tmp_path / "cache")
 
 

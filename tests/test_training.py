@@ -285,6 +285,11 @@ def test_bf16_mixed_precision_runs(tiny_cache, tmp_path) -> None:
 def test_clear_errors(tiny_cache, tmp_path) -> None:
     with pytest.raises(DataError, match="no prepared cache"):
         train(tiny_config(steps=1), tmp_path / "nothing", tmp_path / "r", progress=False)
+    photos = tmp_path / "photos"  # a folder of images, not yet prepared: the error gives the prepare command
+    photos.mkdir()
+    (photos / "a.JPG").write_bytes(b"")
+    with pytest.raises(DataError, match=r"it holds images: run `dcgan prepare .*photos --out data/photos` first"):
+        train(tiny_config(steps=1), photos, tmp_path / "r", progress=False)
     empty = tmp_path / "empty"
     empty.mkdir()
     np.save(empty / "images.npy", np.zeros((0, 32, 32, 3), np.uint8))

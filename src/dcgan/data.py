@@ -325,12 +325,14 @@ class Cache:
     def open(cls, path: Path) -> Cache:
         path = Path(path)
         if not (path / "images.npy").exists():
-            hint = ""
             if (path / "train" / "images.npy").exists():
-                hint = f"; this is a split cache, use {path / 'train'}"
-            raise DataError(
-                f"no prepared cache at {path} (missing images.npy){hint}; run `dcgan prepare SRC --out {path}` first"
-            )
+                advice = f"this is a split cache: use {path / 'train'}"
+            elif path.is_dir() and any(is_image_name(f.name) for f in path.iterdir()):
+                out = Path("data") / path.name
+                advice = f"it holds images: run `dcgan prepare {path} --out {out}` first, then use {out}"
+            else:
+                advice = f"run `dcgan prepare SRC --out {path}` first"
+            raise DataError(f"no prepared cache at {path} (missing images.npy); {advice}")
         images = np.load(path / "images.npy", mmap_mode="r", allow_pickle=False)
         manifest_path = path / "manifest.json"
         manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
