@@ -33,7 +33,8 @@ here: an engine that does not load is reported with its error. `--software-webgp
 with which Chromium offers WebGPU on SwiftShader (its CPU implementation): that checks the WebGPU path and times
 it on the CPU, not what a GPU would do. The machine may be shared: numbers are of one
 run. `--quick` is a smoke run of seconds (a few faces and paints, 4 visitors), not a measurement.
-Needs playwright (the test extra), Debian's chromium and the built page (web/dist).
+Needs playwright (the test extra), Debian's chromium and the built page (web/dist). (Over 400 lines: the two
+measurements share the servers, the browser and the page marks, and one command prints issue #25's numbers.)
 """
 
 from __future__ import annotations
