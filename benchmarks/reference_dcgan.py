@@ -4,10 +4,11 @@ The model and recipe of PyTorch's own DCGAN example (github.com/pytorch/examples
 architecture as another team wrote it: 4×4 (transposed) convolutions, BN everywhere but D's input and G's output,
 ReLU in G, LeakyReLU 0.2 in D, N(0, 0.02) weights, z of 100 from N(0, 1), Adam 2e-4 with β1 0.5, batch 64, no
 EMA, no augmentation, no R1. It trains on the same uint8 cache as `dcgan train` for the same number of images,
-then writes `--samples` faces as an image cache that `dcgan evaluate` scores exactly as it scores a model:
+then writes `--samples` faces as an image cache and, with `--test`, scores them with `dcgan evaluate` exactly as
+it scores a model (into OUT/test-metrics.json):
 
-    python benchmarks/reference_dcgan.py --data data/celeba-usual64/train --images 3616000 --out runs/reference
-    dcgan evaluate runs/reference/samples --data data/celeba-usual64/test --samples 10000
+    python benchmarks/reference_dcgan.py --data data/celeba-usual64/train --images 6080000 --out runs/reference-6080k \
+        --bf16 --test data/celeba-usual64/test
 
 Training is resumable: run the same command again after a stop (SIGTERM/Ctrl-C writes a checkpoint first).
 PyTorch comes with the `eval` extra.
@@ -168,6 +169,8 @@ def main() -> None:
     parser.add_argument(
         "--bf16", action="store_true", help="bf16 autocast, fp32 weights: faster on CPUs with bf16 instructions"
     )
+    parser.add_argument("--test", type=Path, help="a test split to score the samples on (dcgan evaluate), once trained")
+    parser.add_argument("--extractor", default="inception-fid", help="dcgan evaluate's --extractor, with --test")
     args = parser.parse_args()
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -203,9 +206,15 @@ def main() -> None:
         model.save(ckpt)
         print(f"stopped at step {model.step} of {steps}; run the same command to resume")
         return
-    write_samples(model, args.out / "samples", args.samples, args.seed)
-    print(f"wrote {args.samples} faces to {args.out / 'samples'}; score them with")
-    print(f"  dcgan evaluate {args.out / 'samples'} --data TEST_SPLIT --samples {args.samples}")
+    samples = args.out / "samples"
+    write_samples(model, samples, args.samples, args.seed)
+    print(f"wrote {args.samples} faces to {samples}")
+    if args.test:
+        from dcgan.cli import main as dcgan
+
+        metrics = args.out / "test-metrics.json"
+        scoring = ["--data", str(args.test), "--samples", str(args.samples), "--extractor", args.extractor]
+        dcgan(["evaluate", str(samples), *scoring, "--json", str(metrics)])
 
 
 if __name__ == "__main__":

@@ -45,8 +45,24 @@ QUICK = {
     ),
     "invert.py": (["--quick", "--model", "{inverted_model}", "--data", "{cache}"], "encoder + solver"),
     "reference_dcgan.py": (
-        ["--data", "{faces}", "--out", "{out}", "--images", "32", "--batch-size", "8", "--samples", "10", "--bf16"],
-        "wrote 10 faces",
+        [
+            "--data",
+            "{faces}",
+            "--out",
+            "{out}",
+            "--images",
+            "32",
+            "--batch-size",
+            "8",
+            "--samples",
+            "10",
+            "--bf16",
+            "--test",
+            "{faces}",
+            "--extractor",
+            "pixels",
+        ],
+        ("wrote 10 faces", "FID"),
     ),
 }
 
