@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +18,7 @@ from dcgan.atomic import atomic_dir, write_json_atomic
 from dcgan.config import MODEL_FIELDS, Config
 from dcgan.config import load as load_config
 from dcgan.errors import CheckpointError, ConfigError, ModelError, read_model_json
+from dcgan.fingerprint import WEIGHTS_FILE, weights_digest
 from dcgan.images import to_uint8
 from dcgan.model import build_discriminator, build_generator, standing_statistics
 from dcgan.provenance import relative, relative_chain
@@ -28,24 +28,10 @@ if TYPE_CHECKING:
     from dcgan.controls.runtime import Controls, Sampled
     from dcgan.inversion.runtime import Inverter
 
-WEIGHTS_FILE = "generator.npz"
 DISCRIMINATOR_FILE = "discriminator.npz"
 BUNDLE_FILE = "model.json"
 RESET_Z_SEED = 0  # seed of the candidates of `FaceGenerator.reset_z`
 RESET_Z_CANDIDATES = 256
-
-
-def weights_digest(path: Path) -> str:
-    """sha256 of a bundle's generator weights: what is fitted to a generator (named controls, the photo encoder, the
-    browser export) is valid only for the weights it was made from. Computed again only when the file's mtime or
-    size changes (a server checks it on every /api/models)."""
-    stat = Path(path).stat()
-    return _file_sha256(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=64)
-def _file_sha256(path: str, _mtime_ns: int, _size: int) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def narrow(array: np.ndarray, dtype: str) -> np.ndarray:

@@ -29,8 +29,8 @@ import numpy as np
 
 from dcgan import __version__
 from dcgan.atomic import atomic_dir, write_json_atomic
-from dcgan.bundle import WEIGHTS_FILE, weights_digest
 from dcgan.errors import ModelError
+from dcgan.fingerprint import WEIGHTS_FILE, weights_digest
 from dcgan.images import to_uint8
 
 if TYPE_CHECKING:
