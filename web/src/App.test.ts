@@ -430,7 +430,7 @@ describe('App', () => {
     withControls = true
     const w = await start()
     await vi.waitFor(() => expect(w.find('[data-testid="slider-Smiling"]').exists()).toBe(true))
-    expect(w.find('[data-testid="slider-sefa_0"]').element.closest('label')!.title).toBe('SeFa: eigenvector 0') // `how`
+    expect(w.find('[data-testid="slider-sefa_0"]').element.closest('label')!.title).toBe('sefa 0 (mostly Male+)\nSeFa: eigenvector 0') // its whole name, then `how`
     await vi.waitFor(() => expect(w.find('[data-testid="attr-Male"]').text()).toContain('90%')) // read for the face on show
     expect(w.find('[data-testid="attr-Age"]').text()).toBe('looks about 52 years old')
     await vi.waitFor(() => expect(w.findAll('[data-testid="history-item"]')).toHaveLength(1))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Direction } from './types'
-import { SliderSession, attributeBars, displayName, sliderDirections, unreachedNote } from './controls'
+import { SliderSession, attributeBars, displayName, sliderDirections, sliderTitle, unreachedNote } from './controls'
 
 const direction = (name: string, kind: Direction['kind']): Direction => ({
   name,
@@ -27,6 +27,14 @@ describe('sliderDirections', () => {
       'sefa_3',
       'sefa_4',
     ])
+  })
+})
+
+describe('sliderTitle', () => {
+  it('names the slider in full, then what a step does and how it was made, skipping what is missing', () => {
+    const d = { ...direction('sefa_0', 'sefa'), label: '#1 less male, more smiling', description: 'one step moves' }
+    expect(sliderTitle(d)).toBe('#1 less male, more smiling\none step moves\nhow sefa_0')
+    expect(sliderTitle(direction('Smiling', 'attribute'))).toBe('Smiling\nhow Smiling')
   })
 })
 

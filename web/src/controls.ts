@@ -23,6 +23,11 @@ export function sliderDirections(directions: readonly Direction[]): Direction[] 
   return [...named, ...found]
 }
 
+/** A slider's tooltip: its whole name (the page may cut it short), what one step does, how it was made. */
+export function sliderTitle(d: Direction): string {
+  return [d.label, d.description, d.how].filter(Boolean).join('\n')
+}
+
 /**
  * The sliders' state. A session starts from a z (the base); each slider's position
  * is the amount of its direction applied to the base, so an edit always sends the
