@@ -1,7 +1,8 @@
 """What the named controls do, measured on fresh faces (the numbers issue #22 asks for).
 
     python benchmarks/directions.py [--model DIR] [--real DIR] [--faces 1000] [--lineages 50] [--generations 20]
-                                    [--only Bald,Beard] [--judge DIR] [--linear] [--quick]
+                                    [--only Bald,Beard] [--judge DIR] [--linear] [--discovered-faces 1000]
+                                    [--discovered-steps 0.58,2] [--extractor inception-fid] [--quick]
 
 A count of 0 skips its section.
 
@@ -25,6 +26,11 @@ A count of 0 skips its section.
    0.3), with and without the identity lock: the share whose last face is within 0.6 of the root.
 4. A slider move as the page asks for it: one step of each named direction on one face at a time (`--repeats`
    fresh faces, toward the other side, others held), median and max seconds per edit after a first, untimed one.
+5. The discovered directions the page shows (the first five), on `--discovered-faces` fresh faces, each face moved
+   along one of them (in turn, up and down; others held): FID against `--real` (`--extractor`) of the faces as they
+   are, one step away and at the slider's end (3 steps); the mean |change| of the named attributes' probabilities
+   after one step; the share still the same person after one step. `--discovered-steps 0.58,2` measures other
+   distances per step (z units) than the bundle's, to choose one.
 Needs the `controls` extra (dlib). `--quick` is a smoke run of seconds on a tiny bundle, not a measurement.
 """
 
@@ -40,8 +46,13 @@ import numpy as np
 from dcgan import resources
 from dcgan.bundle import load_generator
 from dcgan.controls.identity import SAME_PERSON, FaceIdentity
+from dcgan.evaluation.extractors import get_extractor
+from dcgan.evaluation.reference import reference_stats
+from dcgan.evaluation.scoring import evaluate_images
 
 IDENTITY_CHANGING = {"Male"}
+SLIDER_END = 3  # the page's sliders span ±3 steps (web/src/controls.ts)
+DISCOVERED_SHOWN = 5  # the discovered directions the page shows (web/src/controls.ts)
 CONSTRAINTS = (
     {"Male": False, "Smiling": True, "Eyeglasses": True, "Age": [30, 40]},
     {"Male": True, "Beard": True, "Smiling": False},
@@ -177,6 +188,50 @@ def latency_table(model, repeats: int, seed: int) -> None:
         print(f"  {name:<22} median {statistics.median(times):.2f} s, max {max(times):.2f} s")
 
 
+def discovered_table(
+    model, identity: FaceIdentity, n: int, seed: int, real: Path, extractor: str, distances: list[float]
+) -> None:
+    controls = model.controls
+    names = [c["name"] for c in controls.directions.controls() if c["kind"] == "sefa"][:DISCOVERED_SHOWN]
+    bundle_step = controls.directions.control(names[0])["step"]
+    z = model.sample_z(n, [seed, 50], 1.0)
+    which, sign = np.arange(n) % len(names), np.where(np.arange(n) // len(names) % 2, -1.0, 1.0)
+    features = get_extractor(extractor)
+    reference = reference_stats(real, features)
+    before_images = model.generate(z)
+    before, before_ids = controls.attributes(before_images), identity.embed(before_images)
+
+    def fid(images: np.ndarray) -> float:
+        return evaluate_images(images, reference, features, pr_k=None)["fid"]
+
+    def moved(distance: float, steps: float) -> tuple[np.ndarray, float]:
+        out, lost = np.empty_like(z), np.empty(n, np.float32)
+        for i, name in enumerate(names):
+            control = controls.directions.control(name)
+            control["step"] = distance  # in memory only: the distance per step being measured
+            for s in (-1.0, 1.0):
+                rows = (which == i) & (sign == s)
+                move = controls.edit(z[rows], {name: s * steps})
+                out[rows], lost[rows] = move.z, move.lost
+            control["step"] = bundle_step
+        return model.generate(out), float(np.mean(lost))
+
+    print(
+        f"\n5. the {len(names)} discovered directions the page shows, on {n} fresh faces ({extractor} FID vs {real}; "
+        f"as they are: {fid(before_images):.2f})"
+    )
+    header = ("z per step", "FID 1 step", f"FID {SLIDER_END} steps", "attrs |Δp|", "same person", "missed")
+    print("{:<14} {:>10} {:>12} {:>10} {:>12} {:>7}".format(*header))
+    for distance in distances or [bundle_step]:
+        one, lost = moved(distance, 1.0)
+        after = controls.attributes(one)
+        change = np.mean([np.mean(np.abs(after[a] - before[a])) for a in controls.directions.attributes if a != "Age"])
+        same = np.mean(identity.distance(identity.embed(one), before_ids) <= SAME_PERSON)
+        end, _ = moved(distance, SLIDER_END)
+        label = f"{distance:.3f}" + (" (bundle)" if np.isclose(distance, bundle_step, atol=5e-4) else "")
+        print(f"{label:<14} {fid(one):>10.2f} {fid(end):>12.2f} {change:>10.3f} {same:>12.1%} {lost:>7.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None)
@@ -190,10 +245,14 @@ def main() -> None:
     parser.add_argument("--only", default="", help="section 1 for these comma-separated directions only")
     parser.add_argument("--judge", type=Path, default=None, help="a second classifier's folder (needs --real)")
     parser.add_argument("--linear", action="store_true", help="the boundaries' straight moves (no per-face solve)")
+    parser.add_argument("--discovered-faces", type=int, default=1000, help="section 5's faces (needs --real)")
+    parser.add_argument("--discovered-steps", default="", help="section 5: z distances per step to compare")
+    parser.add_argument("--extractor", default="inception-fid", help="section 5's FID features")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
         args.calibration_faces, args.faces, args.repeats, args.lineages, args.generations = 16, 4, 1, 2, 2
+        args.discovered_faces, args.extractor = 20, "pixels"
     model = load_generator(args.model or resources.default_model())
     identity = FaceIdentity()
     print(f"model {model.model_dir}; directions fitted {model.controls.directions.info['fit']['date']}")
@@ -213,6 +272,9 @@ def main() -> None:
         breeding_table(model, identity, args.lineages, args.generations, args.seed)
     if args.repeats:
         latency_table(model, args.repeats, args.seed)
+    if args.discovered_faces and args.real:
+        distances = [float(d) for d in args.discovered_steps.split(",") if d]
+        discovered_table(model, identity, args.discovered_faces, args.seed, args.real, args.extractor, distances)
 
 
 if __name__ == "__main__":

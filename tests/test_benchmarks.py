@@ -37,7 +37,7 @@ QUICK = {
     ),
     "directions.py": (
         ["--quick", "--model", "{controls_model}", "--judge", "{controls_model}/../classifier", "--real", "{cache}"],
-        ("judge before", "identity lock off", "one face at a time"),
+        ("judge before", "identity lock off", "one face at a time", "1.000 (bundle)"),
     ),
     "framing.py": (  # one folder against itself: no scale, no shift
         ["{fixtures}", "{fixtures}", "--faces", "6"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -23,6 +24,9 @@ def test_fit_writes_every_control_into_the_bundle(controls_model, capsys):
     assert names[:10] == [*ATTRIBUTES, "Age"]
     assert sum(c["kind"] == "sefa" for c in info["controls"]) == 10
     assert all(c["step"] > 0 and c["how"] for c in info["controls"])
+    found = [c for c in info["controls"] if c["kind"] == "sefa"]
+    assert {c["step"] for c in found} == {1.0}  # the prior's σ along any direction: the tiny model's is N(0, 1)
+    assert re.fullmatch(r"#1 (more|less) [a-z ]+, (more|less) [a-z ]+", found[0]["label"])  # in words
     assert (controls_model / "classifier" / "classifier.json").exists()
     directions = Directions.load(controls_model)
     np.testing.assert_allclose(directions.sefa @ directions.sefa.T, np.eye(16), atol=1e-4)  # an orthonormal basis

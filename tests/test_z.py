@@ -11,7 +11,17 @@ import tensorflow as tf
 from conftest import tiny_config
 
 from dcgan.errors import ModelError
-from dcgan.z import check_z, clip_z, contract_of, fixed_z, sample_z, sample_z_stateless, seeded_z, truncate
+from dcgan.z import (
+    check_z,
+    clip_z,
+    contract_of,
+    fixed_z,
+    prior_std,
+    sample_z,
+    sample_z_stateless,
+    seeded_z,
+    truncate,
+)
 
 UNIFORM = {"dim": 4, "prior": "uniform", "low": -0.5, "high": 2.0}
 NORMAL = {"dim": 3, "prior": "normal", "low": -3.0, "high": 3.0}
@@ -97,6 +107,14 @@ def test_truncation_pulls_z_toward_the_centre_along_its_direction() -> None:
     normal = {"dim": 50, "prior": "normal", "low": -3.0, "high": 3.0}
     assert sample_z(normal, 4000, seed=0, truncation=0.7).std() == pytest.approx(0.7, rel=0.02)
     np.testing.assert_array_equal(truncate(contract, full, 1.0), full)
+
+
+def test_prior_std_is_the_spread_of_samples_along_a_unit_direction() -> None:
+    direction = np.array([0.6, 0.0, 0.8, 0.0])
+    for contract in (UNIFORM, {**NORMAL, "dim": 4}):
+        along = sample_z(contract, 20000, seed=3) @ direction
+        assert along.std() == pytest.approx(prior_std(contract), rel=0.03)
+    assert prior_std(UNIFORM) == pytest.approx(2.5 / np.sqrt(12))
 
 
 @pytest.mark.parametrize("psi", [0, -0.5, 1.5, float("nan"), "0.5"])

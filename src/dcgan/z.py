@@ -120,6 +120,15 @@ def truncate(source: Config | ZContract, z: np.ndarray, truncation: float) -> np
     return (centre + psi * (z - centre)).astype(np.float32)
 
 
+def prior_std(source: Config | ZContract) -> float:
+    """The prior's standard deviation along any unit direction (its coordinates are independent and alike):
+    (high − low)/√12 for a uniform prior, 1 for the standard normal."""
+    contract = contract_of(source)
+    if contract["prior"] == "uniform":
+        return (contract["high"] - contract["low"]) / math.sqrt(12)
+    return 1.0
+
+
 def fixed_z(cfg: Config, n: int = 64) -> np.ndarray:
     """A run's fixed z, for its sample grids and validation scores: drawn from the config's prior and seed."""
     return sample_z(cfg, n, [cfg.seed, FIXED_Z_SALT])

@@ -8,7 +8,8 @@
 4. Slider steps. Per face (`refine.py`): across the boundary to log-odds ±2 (age: 10 years). Along the
    boundary (the linear fallback): the smallest move that flips ≥ 92% of
    calls on other z with every other named attribute held; for age, the move that adds 10 years at the median.
-5. SeFa directions from the weights; each is described by what it does to the attributes.
+5. SeFa directions from the weights, one step the prior's standard deviation along them (the page's ±3 steps are
+   ±3σ, SeFa's own editing range); each is described by what one step does to the attributes.
 6. The identity directions (`identity.py`): ridge regression from z to the face-recognition descriptor.
 7. Copy the classifier into the bundle (weights in float16) and write `directions.json` + `directions.npz` (atomic).
 
@@ -33,7 +34,7 @@ from dcgan.controls.directions import FORMAT, Directions, sefa
 from dcgan.controls.identity import FaceIdentity
 from dcgan.controls.runtime import AGE, CLASSIFIER_DIR, Classifier, Controls, calibrate
 from dcgan.data import Cache
-from dcgan.z import sample_z
+from dcgan.z import prior_std, sample_z
 
 FLIP_TARGET = 0.92
 AGE_STEP_YEARS = 10.0
@@ -145,9 +146,16 @@ def identity_basis(model: FaceGenerator, n: int, seed: int) -> tuple[np.ndarray,
     }
 
 
-def describe(effects: dict[str, float]) -> str:
-    top = sorted(effects.items(), key=lambda kv: -abs(kv[1]))[:2]
-    return ", ".join(f"{name} {value:+.2f}" for name, value in top)
+def strongest(effects: dict[str, float], n: int = 2) -> list[tuple[str, float]]:
+    """The `n` attributes a discovered direction moves most: (label, mean change of the probability)."""
+    top = sorted(effects.items(), key=lambda kv: -abs(kv[1]))[:n]
+    return [(name.replace("_", " "), value) for name, value in top]
+
+
+def sefa_label(index: int, effects: dict[str, float]) -> str:
+    """A slider's default name in words, e.g. "#1 less male, more smiling" (`dcgan controls name` names it better)."""
+    words = ", ".join(f"{'more' if value > 0 else 'less'} {name.lower()}" for name, value in strongest(effects))
+    return f"#{index + 1} {words}"
 
 
 def fit_controls(
@@ -252,7 +260,7 @@ def fit_with(
         )
         log(f"  {control['name']}: step {control['step']:.3f} ({control['description']})")
 
-    sefa_step = float(np.median([c["step"] for c in info["controls"] if c["name"] != AGE]))
+    sefa_step = prior_std(contract)
     share = values / values.sum()
     for index in range(min(SEFA_SLIDERS, len(sefa_rows))):
         moved = np.clip(probe + sefa_step * sefa_rows[index], contract["low"], contract["high"])
@@ -264,11 +272,13 @@ def fit_with(
                 "kind": "sefa",
                 "index": index,
                 "step": round(sefa_step, 4),
-                "label": f"sefa {index} ({describe(effects)})",
+                "label": sefa_label(index, effects),
                 "effects": effects,
                 "how": f"SeFa: eigenvector {index} of the first layer's weights (BN folded), {share[index]:.1%} of "
                 "the eigenvalues' sum",
-                "description": f"one step moves {describe(effects)} on average",
+                "description": "one step moves the probability of "
+                + " and ".join(f"{name} by {value:+.2f}" for name, value in strongest(effects))
+                + " on average",
             }
         )
 

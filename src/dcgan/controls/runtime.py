@@ -4,7 +4,7 @@
 classifier; `FaceGenerator.controls` builds it on first use and the Python API, the HTTP API and the page all go
 through it. Amounts are in slider steps: one step of a named attribute takes a face across its boundary (solved per
 face, `refine.py`; along the boundary's normal, the fitted distance that flips ≥ 92% of calls), one step of a
-discovered direction a fixed distance along it.
+discovered direction the prior's standard deviation along it (`dcgan.z.prior_std`).
 """
 
 from __future__ import annotations
