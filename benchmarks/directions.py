@@ -206,14 +206,12 @@ def discovered_table(
 
     def moved(distance: float, steps: float) -> tuple[np.ndarray, float]:
         out, lost = np.empty_like(z), np.empty(n, np.float32)
+        held = controls.directions.attributes  # what `edit` holds for a discovered move; `linear` is its path
         for i, name in enumerate(names):
-            control = controls.directions.control(name)
-            control["step"] = distance  # in memory only: the distance per step being measured
             for s in (-1.0, 1.0):
                 rows = (which == i) & (sign == s)
-                move = controls.edit(z[rows], {name: s * steps})
+                move = controls.linear(z[rows], {name: s * steps * distance / bundle_step}, held)
                 out[rows], lost[rows] = move.z, move.lost
-            control["step"] = bundle_step
         return model.generate(out), float(np.mean(lost))
 
     print(
