@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Direction } from './types'
-import { SliderSession, attributeBars, displayName, sliderDirections, sliderTitle, unreachedNote } from './controls'
+import { SliderSession, attributeBars, displayName, sliderGroups, sliderTitle, unreachedNote } from './controls'
 
 const direction = (name: string, kind: Direction['kind']): Direction => ({
   name,
@@ -11,22 +11,24 @@ const direction = (name: string, kind: Direction['kind']): Direction => ({
   description: '',
 })
 
-describe('sliderDirections', () => {
-  it('gives every named attribute a slider, and the first five discovered directions', () => {
+describe('sliderGroups', () => {
+  it('gives every named attribute a slider, then the first five discovered directions, in two groups', () => {
     const ds = [
       direction('Smiling', 'attribute'),
       ...Array.from({ length: 8 }, (_, i) => direction(`sefa_${i}`, 'sefa')),
       direction('Young', 'attribute'),
     ]
-    expect(sliderDirections(ds).map((d) => d.name)).toEqual([
-      'Smiling',
-      'Young',
-      'sefa_0',
-      'sefa_1',
-      'sefa_2',
-      'sefa_3',
-      'sefa_4',
+    const groups = sliderGroups(ds)
+    expect(groups.map((g) => g.title)).toEqual(['Named', 'Found without labels'])
+    expect(groups.map((g) => g.directions.map((d) => d.name))).toEqual([
+      ['Smiling', 'Young'],
+      ['sefa_0', 'sefa_1', 'sefa_2', 'sefa_3', 'sefa_4'],
     ])
+  })
+
+  it('leaves out a group without directions', () => {
+    expect(sliderGroups([direction('Smiling', 'attribute')]).map((g) => g.title)).toEqual(['Named'])
+    expect(sliderGroups([])).toEqual([])
   })
 })
 

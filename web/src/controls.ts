@@ -16,11 +16,25 @@ export const SEFA_SHOWN = 5
 /** The classifier's regression output (years); every other attribute is binary. */
 export const AGE = 'Age'
 
-/** One slider per named attribute, then the top SEFA_SHOWN discovered directions, in the server's order. */
-export function sliderDirections(directions: readonly Direction[]): Direction[] {
+/** A group of sliders under one heading. */
+export interface SliderGroup {
+  title: string
+  /** One line on where the group's directions come from (empty when the title says it). */
+  note: string
+  directions: Direction[]
+}
+
+/**
+ * One slider per named attribute, then the top SEFA_SHOWN discovered directions, in the
+ * server's order, as two groups (a group without directions is left out).
+ */
+export function sliderGroups(directions: readonly Direction[]): SliderGroup[] {
   const named = directions.filter((d) => d.kind === 'attribute')
   const found = directions.filter((d) => d.kind === 'sefa').slice(0, SEFA_SHOWN)
-  return [...named, ...found]
+  return [
+    { title: 'Named', note: '', directions: named },
+    { title: 'Found without labels', note: 'the ways this generator varies most; named by what they change', directions: found },
+  ].filter((group) => group.directions.length > 0)
 }
 
 /** A slider's tooltip: its whole name (the page may cut it short), what one step does, how it was made. */
