@@ -72,6 +72,17 @@ def test_cli_flags_override_base_config(tmp_path) -> None:
     assert (cfg.gf, cfg.lr_g, cfg.flip, cfg.z_prior) == (32, 5e-4, False, "normal")
 
 
+def test_train_takes_the_image_shape_from_the_cache_unless_told(tiny_cache, tmp_path) -> None:
+    def config(*flags: str) -> Config:
+        args = build_parser().parse_args(["train", "--data", str(tiny_cache), "--run-dir", str(tmp_path), *flags])
+        return config_from_args(args)
+
+    assert (config().image_size, config().channels) == (32, 3)  # tiny_cache holds 32×32 RGB
+    assert config("--image-size", "64").image_size == 64  # a flag wins; training then says the cache does not fit
+    Config(image_size=128).save(tmp_path / "base.json")
+    assert config("--config", str(tmp_path / "base.json")).image_size == 128
+
+
 def test_cli_reports_invalid_value_before_work(tmp_path, capsys) -> None:
     from dcgan.cli import main
 

@@ -130,8 +130,15 @@ def test_prepare_from_tar_with_split(tmp_path) -> None:
 
 
 def test_cache_shape_mismatch_message(tiny_cache) -> None:
-    with pytest.raises(DataError, match="holds 32×32×3 images but the model expects 64×64×3"):
+    with pytest.raises(DataError, match=r"holds 32×32×3 images but the model expects 64×64×3.*--image-size 32"):
         Cache.open(tiny_cache).check_shape(64, 3)
+
+
+def test_a_cache_gives_the_model_shape_only_when_a_model_can_have_it(tiny_cache, tmp_path) -> None:
+    assert Cache.open(tiny_cache).model_shape() == {"image_size": 32, "channels": 3}
+    for shape in [(2, 48, 48, 3), (2, 32, 64, 3), (2, 64, 64, 4)]:
+        np.save(tmp_path / "images.npy", np.zeros(shape, np.uint8))
+        assert Cache.open(tmp_path).model_shape() == {}
 
 
 def test_batches_are_a_function_of_seed_and_step(tiny_cache) -> None:

@@ -342,6 +342,14 @@ class Cache:
             raise DataError(f"cache {path} is empty (0 images)")
         return cls(path, images, manifest)
 
+    def model_shape(self) -> dict[str, int]:
+        """The Config fields of a model for these images (`image_size`, `channels`); empty when no model size fits
+        them, so the default stays and `check_shape` says how to re-prepare."""
+        from dcgan.config import SIZES
+
+        _, h, w, c = self.images.shape
+        return {"image_size": h, "channels": c} if h == w and h in SIZES and c in (1, 3) else {}
+
     def check_shape(self, size: int, channels: int) -> None:
         _, h, w, c = self.images.shape
         if (h, w, c) != (size, size, channels):
@@ -349,7 +357,7 @@ class Cache:
                 f"cache {self.path} holds {h}×{w}×{c} images but the model expects "
                 f"{size}×{size}×{channels}; re-run prepare with --size {size}"
                 + (" --grayscale" if channels == 1 else "")
-                + " or change the model config"
+                + (f" or train at its size (--image-size {h})" if h == w else "")
             )
 
 

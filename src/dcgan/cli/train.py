@@ -11,6 +11,8 @@ from dcgan.cli._flags import add_progress
 from dcgan.config import Config, from_dict
 from dcgan.config import load as load_config
 
+SHAPE = ("image_size", "channels")  # without a base config, these follow the images in --data
+
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per Config field (--lr-g, --z-prior, --flip/--no-flip, ...); unset flags keep the base config."""
@@ -26,14 +28,26 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                 type={"int": int, "float": float, "str": str}[f.type],
                 default=None,
                 metavar=f.type.upper(),
-                help=f"default {f.default!r}",
+                help=(
+                    f"default: the --data cache's, else {f.default!r}" if f.name in SHAPE else f"default {f.default!r}"
+                ),
             )
 
 
 def config_from_args(args: argparse.Namespace, base_file: Path | None = None) -> Config:
-    """Flags over a base: `base_file`, else --config, else the defaults."""
+    """Flags over a base: `base_file`, else --config, else the defaults at the image shape of the --data cache."""
     base_file = base_file or args.config
-    base = load_config(base_file).to_dict() if base_file else Config().to_dict()
+    if base_file:
+        base = load_config(base_file).to_dict()
+    else:
+        from dcgan.data import Cache
+        from dcgan.errors import DataError
+
+        try:
+            shape = Cache.open(args.data).model_shape()
+        except DataError:
+            shape = {}  # training opens the cache again and says what is wrong, after the flags are checked
+        base = {**Config().to_dict(), **shape}
     overrides = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name) is not None}
     return from_dict({**base, **overrides})
 

@@ -163,8 +163,7 @@ def _check_data(
     if base is None:
         from dcgan.data import Cache
 
-        _, h, _, c = Cache.open(train_dir).images.shape
-        base = Config(image_size=h, channels=c)
+        base = Config(**Cache.open(train_dir).model_shape())
     train_cache = open_split(train_dir, "train", base)
     open_split(val_dir, "val", base)
     if test_dir is not None:
