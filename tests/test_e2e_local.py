@@ -25,6 +25,23 @@ def web_model(tiny_model, bundle_for):
     return bundle_for(tiny_model, "local")
 
 
+@pytest.fixture(scope="module")
+def static_site(tmp_path_factory):
+    """static_site(bundle): its static site (`dcgan site`), served by a plain static file server (no dcgan)."""
+    from test_e2e import ROOT, missing
+
+    from dcgan.site import build_site
+
+    if reason := missing():
+        pytest.skip(reason)
+
+    def serve(bundle):
+        out = tmp_path_factory.mktemp("site") / "site"
+        return static_server(build_site([bundle], out, page=ROOT / "web" / "dist", log=lambda _: None))
+
+    return serve
+
+
 def test_painting_runs_in_the_browser_and_matches_the_server(web_model, tmp_path) -> None:
     with served_for_browser(web_model, tmp_path / "serve.log") as url, chromium_browser() as chromium:
         page = chromium.new_page(viewport={"width": 1280, "height": 900})
@@ -67,15 +84,8 @@ def test_webgpu_draws_the_servers_face(web_model, tmp_path) -> None:
         assert_same_face(settled_face(page, server, "local"), server, "local")
 
 
-def test_a_static_site_runs_with_no_server(web_model, tmp_path) -> None:
-    from test_e2e import ROOT, missing
-
-    from dcgan.site import build_site
-
-    if reason := missing():
-        pytest.skip(reason)
-    site = build_site([web_model], tmp_path / "site", page=ROOT / "web" / "dist", log=lambda _: None)
-    with static_server(site) as url, chromium_browser() as chromium:
+def test_a_static_site_runs_with_no_server(web_model, static_site) -> None:
+    with static_site(web_model) as url, chromium_browser() as chromium:
         page = chromium.new_page()
         api_calls: list[str] = []
         page.on("request", lambda r: api_calls.append(r.url) if "/api/" in r.url and "models" not in r.url else None)
@@ -85,4 +95,24 @@ def test_a_static_site_runs_with_no_server(web_model, tmp_path) -> None:
         page.locator("[data-testid=serverless-note]").wait_for()
         page.locator("[data-testid=z-cell]").nth(0).click()
         wait_for_new_face(page, first)
+        assert not api_calls
+
+
+def test_a_static_sites_sliders_move_the_face_in_the_browser(controls_model, bundle_for, static_site) -> None:
+    with static_site(bundle_for(controls_model, "local")) as url, chromium_browser() as chromium:
+        page = chromium.new_page(viewport={"width": 1280, "height": 1000})
+        api_calls: list[str] = []
+        page.on("request", lambda r: api_calls.append(r.url) if "/api/" in r.url and "models" not in r.url else None)
+        page.goto(url)
+        page.locator(READY).wait_for(timeout=60_000)
+        first = wait_for_new_face(page, "")
+        z = cell_values(page)
+        page.locator("[data-testid=slider-linear]").wait_for()
+        slider = page.locator("[data-testid=slider-sefa_0]")
+        slider.evaluate("(el) => { el.value = '2'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+        slider.evaluate("(el) => el.dispatchEvent(new Event('change', {bubbles: true}))")
+        wait_for_new_face(page, first)
+        moved = cell_values(page)
+        assert max(abs(a - b) for a, b in zip(moved, z, strict=True)) > 0.05  # the grid follows the slider
+        assert page.locator("[data-testid=makeme]").count() == 0  # needs the server
         assert not api_calls

@@ -145,6 +145,8 @@ def test_site_is_served_by_a_static_server(web_model, tiny_model, page, tmp_path
             "range": [-1, 1],
         }
         assert entry["z"]["dim"] == 16 and len(entry["reset_z"]) == 16 and entry["photos"] is False
+        assert entry["controls"] is None  # no named controls: no sliders on the static page
+    assert not list(out.rglob("controls.json"))
     with static_server(out) as url:
         index = httpx2.get(f"{url}/")
         assert index.status_code == 200 and "studio" in index.text
@@ -153,6 +155,23 @@ def test_site_is_served_by_a_static_server(web_model, tiny_model, page, tmp_path
         for entry in models["models"]:
             body = httpx2.get(f"{url}/{entry['web']['url']}").content
             assert len(body) == entry["web"]["bytes"] and hashlib.sha256(body).hexdigest() == entry["web"]["sha256"]
+
+
+def test_site_gives_the_sliders_their_vectors(controls_model, bundle_for, page, tmp_path) -> None:
+    from dcgan.controls.directions import Directions
+
+    model = bundle_for(controls_model, "local")
+    out = tmp_path / "site"
+    main(["site", "--model", str(model), "--out", str(out), "--page", str(page)])
+    (entry,) = json.loads((out / "models.json").read_text())["models"]
+    assert entry["controls"] == f"models/{model.name}/controls.json"
+    controls = json.loads((out / entry["controls"]).read_text())
+    directions = Directions.load(model)
+    assert controls["attributes"] == directions.attributes
+    assert [{k: v for k, v in d.items() if k != "vector"} for d in controls["directions"]] == directions.controls()
+    for d in controls["directions"]:  # what GET /api/directions gives, and the vector the server's straight moves use
+        np.testing.assert_allclose(d["vector"], directions.vector(d["name"]), atol=1e-6)
+    assert {d["kind"] for d in controls["directions"]} == {"attribute", "sefa"}
 
 
 def test_site_needs_a_built_page(web_model, tmp_path, capsys) -> None:

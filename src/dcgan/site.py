@@ -4,6 +4,8 @@ model's browser generator (`dcgan.web_export`).
     OUT/index.html, assets/…           the built page (`resources.web_dist()`)
     OUT/models.json                    what /api/models returns (`dcgan.serving.models_info`), each model with its `web`
     OUT/models/<name>/generator.onnx   entry pointing here (a relative URL); "photos" is false (no server to invert)
+    OUT/models/<name>/controls.json    the bundle's sliders with their unit vectors, when it has named controls (the
+                                       entry's "controls" URL): the page moves z along them (web/src/linear.ts)
 
 A bundle with no browser export, or one of other weights, is exported first (its web/ folder is written).
 """
@@ -20,11 +22,29 @@ from dcgan.errors import ModelError
 from dcgan.web_export import ONNX_FILE, export_web, web_file
 
 MODELS_FILE = "models.json"
+CONTROLS_FILE = "controls.json"
 
 
-def site_url(name: str) -> str:
-    """Where a model's ONNX file is in the site, relative to its index.html and models.json."""
-    return f"models/{name}/{ONNX_FILE}"
+def site_url(name: str, file: str = ONNX_FILE) -> str:
+    """Where a model's file (default: its ONNX generator) is in the site, relative to index.html and models.json."""
+    return f"models/{name}/{file}"
+
+
+def browser_controls(model_dir: Path) -> dict | None:
+    """A bundle's sliders for a page with no server (what GET /api/directions gives, each direction with its unit
+    `vector`), or None when it has no named controls. Without the server's per-face solve, the page moves named
+    attributes straight along their boundaries' normals, as `Controls.linear` does."""
+    from dcgan.controls.directions import JSON_FILE, Directions
+
+    if not (Path(model_dir) / JSON_FILE).exists():
+        return None
+    directions = Directions.load(model_dir)
+    return {
+        "directions": [
+            {**c, "vector": [round(float(v), 7) for v in directions.vector(c["name"])]} for c in directions.controls()
+        ],
+        "attributes": directions.attributes,
+    }
 
 
 def build_site(model_dirs: list[Path], out: Path, page: Path | None = None, log: Callable[[str], None] = print) -> Path:
@@ -52,8 +72,10 @@ def build_site(model_dirs: list[Path], out: Path, page: Path | None = None, log:
             export_web(directory)
     models = {name: load_generator(directory) for name, directory in dirs.items()}
     info = models_info(models, {name: site_url(name) for name in dirs})
+    controls = {name: browser_controls(directory) for name, directory in dirs.items()}
     for entry in info["models"]:
         entry["photos"] = False  # POST /api/invert needs the server
+        entry["controls"] = site_url(entry["name"], CONTROLS_FILE) if controls[entry["name"]] else None
     out = Path(out)
     with atomic_dir(out) as staging:
         shutil.copytree(page, staging, dirs_exist_ok=True)
@@ -61,5 +83,7 @@ def build_site(model_dirs: list[Path], out: Path, page: Path | None = None, log:
             target = staging / site_url(name)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(web_file(directory), target)
+            if controls[name]:
+                write_json_atomic(staging / site_url(name, CONTROLS_FILE), controls[name])
         write_json_atomic(staging / MODELS_FILE, info)
     return out

@@ -49,7 +49,7 @@ vi.mock('./canvas', () => ({
 const MODEL_BYTES = Uint8Array.from({ length: 10 }, (_, i) => i)
 const SHA = createHash('sha256').update(MODEL_BYTES).digest('hex')
 
-function models(url: string): ModelsResponse {
+function models(url: string, controls: string | null = null): ModelsResponse {
   return {
     default: 'm1',
     models: [
@@ -60,6 +60,7 @@ function models(url: string): ModelsResponse {
         image_size: 64,
         channels: 3,
         web: { url, bytes: 10, sha256: SHA, input: 'z', output: 'image', layout: 'NHWC', range: [-1, 1] },
+        controls,
       },
     ],
   }
@@ -68,6 +69,8 @@ function models(url: string): ModelsResponse {
 let calls: string[]
 /** No server: /api answers nothing, models.json is there. */
 let serverless: boolean
+/** The static site has the model's controls.json. */
+let staticControls: boolean
 /** The model download waits for this after its first 4 bytes. */
 let gate: Promise<void>
 let openGate: () => void
@@ -84,7 +87,20 @@ async function fakeFetch(input: string, init: RequestInit = {}) {
     case '/api/models':
       return json(200, models('/api/models/m1/generator.onnx'))
     case '/studio/models.json':
-      return serverless ? json(200, models('models/m1/generator.onnx')) : json(404, {})
+      return serverless
+        ? json(200, models('models/m1/generator.onnx', staticControls ? 'models/m1/controls.json' : null))
+        : json(404, {})
+    case '/studio/models/m1/controls.json': {
+      const vector = (i: number) => Array.from({ length: 100 }, (_, j) => (j === i ? 1 : 0))
+      const direction = { kind: 'attribute', how: 'boundary', description: '' }
+      return json(200, {
+        directions: [
+          { ...direction, name: 'Smiling', label: 'Smiling', step: 0.5, vector: vector(0) },
+          { ...direction, name: 'Male', label: 'Male', step: 1, vector: vector(1) },
+        ],
+        attributes: ['Smiling', 'Male'],
+      })
+    }
     case '/api/models/m1/generator.onnx':
     case '/studio/models/m1/generator.onnx': {
       const chunks = [MODEL_BYTES.slice(0, 4), MODEL_BYTES.slice(4)]
@@ -118,6 +134,7 @@ let urls = 0
 beforeEach(() => {
   calls = []
   serverless = false
+  staticControls = false
   fake.failCreate = false
   fake.runs = []
   gate = new Promise((resolve) => (openGate = resolve))
@@ -264,5 +281,29 @@ describe('App with the generator in the browser', () => {
     await vi.waitFor(() => expect(face(w)).toMatch(/^pixels:\d+$/))
     // only the failed /api/models probe ever went to the server
     expect(calls.filter((c) => c.startsWith('/api/'))).toEqual(['/api/models'])
+  })
+
+  it("a static site with the model's controls.json moves the sliders in the browser", async () => {
+    serverless = true
+    staticControls = true
+    openGate()
+    const w = await start()
+    await vi.waitFor(() => expect(w.find('[data-testid="slider-Smiling"]').exists()).toBe(true))
+    expect(calls).toContain('models/m1/controls.json')
+    expect(w.find('[data-testid="slider-linear"]').exists()).toBe(true)
+    expect(w.find('[data-testid="serverless-note"]').text()).toContain('and the sliders work in your browser')
+    expect(w.find('[data-testid="makeme"]').exists()).toBe(false) // they need the server
+    expect(w.find('[data-testid="breed"]').exists()).toBe(false)
+    await vi.waitFor(() => expect(face(w)).toMatch(/^(data:|pixels:)/))
+    const before = face(w)
+    const slider = w.find('[data-testid="slider-Smiling"]')
+    ;(slider.element as HTMLInputElement).value = '-1'
+    await slider.trigger('input')
+    await slider.trigger('change')
+    await vi.waitFor(() => expect(face(w)).not.toBe(before)) // red = z[0], half a unit lower
+    const z0 = Number(cells(w)[0].attributes('data-value'))
+    await vi.waitFor(() => expect(face(w)).toBe(`pixels:${Math.round(((z0 + 1) / 2) * 255)}`))
+    expect(calls.filter((c) => c.startsWith('/api/'))).toEqual(['/api/models'])
+    expect(w.find('[data-testid="error"]').exists()).toBe(false)
   })
 })

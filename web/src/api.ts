@@ -1,5 +1,5 @@
 /** Typed wrappers of the studio's HTTP API (relative URLs under /api). */
-import type { Attributes, Direction, ModelsResponse } from './types'
+import type { Attributes, Direction, LinearDirection, ModelsResponse } from './types'
 
 export class ApiError extends Error {
   constructor(
@@ -102,6 +102,12 @@ export interface DirectionsResponse {
   attributes: string[]
 }
 
+/** A static site's controls.json: GET /api/directions with each direction's unit vector in z. */
+export interface StaticControls {
+  directions: LinearDirection[]
+  attributes: string[]
+}
+
 export interface EditRequest {
   model?: string
   z: number[]
@@ -162,6 +168,11 @@ export const api = {
   /** The models of a static site (no server): models.json next to index.html, the shape of GET /api/models. */
   staticModels(signal?: AbortSignal): Promise<ModelsResponse> {
     return json('models.json', { signal })
+  },
+
+  /** A static site's sliders (controls.json, at the URL its models.json gives): directions with their vectors. */
+  staticControls(url: string, signal?: AbortSignal): Promise<StaticControls> {
+    return json(url, { signal })
   },
 
   /** One face as PNG bytes. */

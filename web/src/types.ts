@@ -19,6 +19,8 @@ export interface ModelInfo {
   reset_z?: number[]
   /** The generator as ONNX, to run in the browser, when the server (or static site) offers it. */
   web?: WebModel
+  /** A static site's sliders with their vectors (`dcgan site` writes controls.json), when the model has them. */
+  controls?: string | null
 }
 
 /** A model's generator as ONNX: takes `input` float32 [N, z.dim], gives `output` float32 images in `range`. */
@@ -42,6 +44,11 @@ export interface Direction {
   /** The length in z of one slider step. */
   step: number
   description: string
+}
+
+/** A direction of a static site's controls.json: a slider with its unit vector in z. */
+export interface LinearDirection extends Direction {
+  vector: number[]
 }
 
 /** The classifier's reading of a face: binary attributes as probabilities in [0, 1], "Age" in years. */
