@@ -4,18 +4,25 @@ static site (`dcgan site`) served by a plain static file server works with no Py
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import static_server
+from PIL import Image
 from test_e2e import (
     READY,
     assert_same_face,
     cell_values,
     chromium_browser,
+    face_difference,
+    same_face,
     served_face,
     served_for_browser,
     settled_face,
     wait_for_new_face,
 )
+
+from dcgan.bundle import load_generator
+from dcgan.images import enlarge
 
 pytest.importorskip("onnx")
 
@@ -95,6 +102,14 @@ def test_a_static_site_runs_with_no_server(web_model, static_site) -> None:
         page.locator("[data-testid=serverless-note]").wait_for()
         page.locator("[data-testid=z-cell]").nth(0).click()
         wait_for_new_face(page, first)
+        page.select_option("[data-testid=resample]", "lanczos")
+        with page.expect_download() as download:
+            page.click("[data-testid=download]")
+        picture = np.asarray(Image.open(download.value.path()).convert("RGB"))
+        face = load_generator(web_model).generate(np.array(cell_values(page), np.float32))
+        expected = np.asarray(enlarge(face[0], 8, "lanczos"))  # what the server's download gives
+        assert picture.shape == expected.shape == (32 * 8, 32 * 8, 3)  # the tiny model's 32 px, enlarged
+        assert same_face(picture, expected, "local"), face_difference(picture, expected)
         assert not api_calls
 
 

@@ -273,7 +273,13 @@ describe('App with the generator in the browser', () => {
     expect(w.find('[data-testid="serverless-note"]').exists()).toBe(true)
     expect(w.find('[data-testid="photo-open"]').exists()).toBe(false)
     expect(w.find('#photo').exists()).toBe(false)
-    expect(w.find('[data-testid="download"]').attributes('disabled')).toBeDefined()
+    const saved: string[] = []
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      saved.push(this.download)
+    })
+    await w.find('[data-testid="download"]').trigger('click') // enlarged in the browser (web/src/enlarge.ts)
+    await vi.waitFor(() => expect(saved).toEqual(['face-m1-512px.png']))
+    click.mockRestore()
     expect(w.find('[data-testid="controls-missing"]').text()).toContain('Without the face server')
     expect(w.find('[data-testid="error"]').exists()).toBe(false)
 

@@ -105,7 +105,7 @@ describe('localFaces', () => {
       },
     }
     const encoder = {
-      png: async (i: RgbaImage) => new Blob([`png${i.data[0]}`], { type: 'image/png' }),
+      png: async (i: RgbaImage) => new Blob([`png${i.data[0]}${i.width > 1 ? `@${i.width}px` : ''}`], { type: 'image/png' }),
       dataUrl: async (i: RgbaImage) => `data:image/png;base64,R${i.data[0]}`,
     }
     const faces = localFaces(engine, { name: 'm1', z: UNIFORM, truncation: 0.5 }, encoder)
@@ -145,6 +145,8 @@ describe('localFaces', () => {
     expect(await png.text()).toBe('png255')
     const pixels = await faces.pixels(new Array(100).fill(1)) // the face on show: no PNG
     expect(pixels.data[0]).toBe(255)
+    const big = await faces.generatePng(new Array(100).fill(0), { scale: 8, resample: 'lanczos' }) // the download
+    expect(await big.text()).toBe('png128@8px')
   })
 
   it('an aborted request answers AbortError, not a face', async () => {

@@ -4,6 +4,7 @@
  * dcgan.sampling done here, from the model's z contract.
  */
 import type { ArithmeticResponse, FaceService, InterpolateResponse, RandomResponse } from './api'
+import { enlarge } from './enlarge'
 import type { RgbaImage } from './engine'
 import type { ZContract } from './types'
 
@@ -110,7 +111,7 @@ export function localFaces(
     pixels,
 
     async generatePng(z, options = {}) {
-      return encoder.png(await pixels(z, options.signal))
+      return encoder.png(enlarge(await pixels(z, options.signal), options.scale ?? 1, options.resample ?? 'nearest'))
     },
 
     async random(options = {}): Promise<RandomResponse> {

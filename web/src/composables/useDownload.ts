@@ -1,6 +1,7 @@
-/** Download of the face on show as a PNG of about 512 px, upscaled by the server. */
+/** Download of the face on show as a PNG of about 512 px, upscaled by whoever makes the faces (the server, or
+ * the browser's engine: web/src/enlarge.ts resamples as the server does). */
 import { computed, ref, type Ref } from 'vue'
-import { api, errorMessage } from '../api'
+import { api, errorMessage, type FaceService } from '../api'
 import { saveBlob } from '../blob'
 import type { Messages } from './useMessages'
 
@@ -11,7 +12,12 @@ export function downloadScale(imageSize: number): number {
   return Math.max(1, Math.min(8, Math.floor(DOWNLOAD_SIDE / imageSize)))
 }
 
-export function useDownload(imageSize: Ref<number>, messages: Pick<Messages, 'showError' | 'clearError'>) {
+export function useDownload(
+  imageSize: Ref<number>,
+  messages: Pick<Messages, 'showError' | 'clearError'>,
+  /** Who makes the faces of a model (default: the server). */
+  facesOf: (model: string) => FaceService | Promise<FaceService> = () => api,
+) {
   const resample = ref<'nearest' | 'lanczos'>('nearest')
   const downloading = ref(false)
   const side = computed(() => imageSize.value * downloadScale(imageSize.value))
@@ -20,7 +26,8 @@ export function useDownload(imageSize: Ref<number>, messages: Pick<Messages, 'sh
     const scale = downloadScale(imageSize.value)
     downloading.value = true
     try {
-      const blob = await api.generatePng(z, { model, scale, resample: resample.value })
+      const faces = await facesOf(model)
+      const blob = await faces.generatePng(z, { model, scale, resample: resample.value })
       saveBlob(blob, `face-${model}-${imageSize.value * scale}px.png`)
       messages.clearError('download')
     } catch (error) {
