@@ -113,7 +113,7 @@ def test_a_static_site_runs_with_no_server(web_model, static_site) -> None:
         assert not api_calls
 
 
-def test_a_static_sites_sliders_move_the_face_in_the_browser(controls_model, bundle_for, static_site) -> None:
+def test_a_static_sites_sliders_and_breeding_run_in_the_browser(controls_model, bundle_for, static_site) -> None:
     with static_site(bundle_for(controls_model, "local")) as url, chromium_browser() as chromium:
         page = chromium.new_page(viewport={"width": 1280, "height": 1000})
         api_calls: list[str] = []
@@ -130,4 +130,6 @@ def test_a_static_sites_sliders_move_the_face_in_the_browser(controls_model, bun
         moved = cell_values(page)
         assert max(abs(a - b) for a, b in zip(moved, z, strict=True)) > 0.05  # the grid follows the slider
         assert page.locator("[data-testid=makeme]").count() == 0  # needs the server
+        page.click("[data-testid=breed-children]")  # children made in the page, without the identity lock
+        page.wait_for_function("() => document.querySelectorAll('[data-testid=breed-result] img').length === 6")
         assert not api_calls

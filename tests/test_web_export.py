@@ -172,6 +172,7 @@ def test_site_gives_the_sliders_their_vectors(controls_model, bundle_for, page, 
     for d in controls["directions"]:  # what GET /api/directions gives, and the vector the server's straight moves use
         np.testing.assert_allclose(d["vector"], directions.vector(d["name"]), atol=1e-6)
     assert {d["kind"] for d in controls["directions"]} == {"attribute", "sefa"}
+    np.testing.assert_allclose(controls["basis"], directions.sefa, atol=1e-6)  # crossing's basis
 
 
 def test_site_needs_a_built_page(web_model, tmp_path, capsys) -> None:

@@ -16,6 +16,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from dcgan import resources
 from dcgan.atomic import atomic_dir, write_json_atomic
 from dcgan.errors import ModelError
@@ -30,20 +32,24 @@ def site_url(name: str, file: str = ONNX_FILE) -> str:
     return f"models/{name}/{file}"
 
 
+def rounded(values: np.ndarray) -> list:
+    """Floats as JSON lists, to 7 decimals (float32's precision, in a short text)."""
+    return np.asarray(values, np.float64).round(7).tolist()
+
+
 def browser_controls(model_dir: Path) -> dict | None:
     """A bundle's sliders for a page with no server (what GET /api/directions gives, each direction with its unit
-    `vector`), or None when it has no named controls. Without the server's per-face solve, the page moves named
-    attributes straight along their boundaries' normals, as `Controls.linear` does."""
+    `vector`, and SeFa's basis for crossing), or None when it has no named controls. Without the server's per-face
+    solve, the page moves named attributes straight along their boundaries' normals, as `Controls.linear` does."""
     from dcgan.controls.directions import JSON_FILE, Directions
 
     if not (Path(model_dir) / JSON_FILE).exists():
         return None
     directions = Directions.load(model_dir)
     return {
-        "directions": [
-            {**c, "vector": [round(float(v), 7) for v in directions.vector(c["name"])]} for c in directions.controls()
-        ],
+        "directions": [{**c, "vector": rounded(directions.vector(c["name"]))} for c in directions.controls()],
         "attributes": directions.attributes,
+        "basis": rounded(directions.sefa),  # what a cross mixes parents along
     }
 
 

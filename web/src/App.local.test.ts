@@ -99,6 +99,7 @@ async function fakeFetch(input: string, init: RequestInit = {}) {
           { ...direction, name: 'Male', label: 'Male', step: 1, vector: vector(1) },
         ],
         attributes: ['Smiling', 'Male'],
+        basis: Array.from({ length: 100 }, (_, i) => vector(i)),
       })
     }
     case '/api/models/m1/generator.onnx':
@@ -298,8 +299,10 @@ describe('App with the generator in the browser', () => {
     expect(calls).toContain('models/m1/controls.json')
     expect(w.find('[data-testid="slider-linear"]').exists()).toBe(true)
     expect(w.find('[data-testid="serverless-note"]').text()).toContain('and the sliders work in your browser')
+    expect(w.find('[data-testid="serverless-note"]').text()).toContain('the identity lock need the server')
     expect(w.find('[data-testid="makeme"]').exists()).toBe(false) // they need the server
-    expect(w.find('[data-testid="breed"]').exists()).toBe(false)
+    expect(w.find('[data-testid="breed-local"]').exists()).toBe(true) // breeding in the page, without the lock
+    expect(w.find('[data-testid="breed-lock"]').exists()).toBe(false)
     await vi.waitFor(() => expect(face(w)).toMatch(/^(data:|pixels:)/))
     const before = face(w)
     const slider = w.find('[data-testid="slider-Smiling"]')
@@ -309,6 +312,9 @@ describe('App with the generator in the browser', () => {
     await vi.waitFor(() => expect(face(w)).not.toBe(before)) // red = z[0], half a unit lower
     const z0 = Number(cells(w)[0].attributes('data-value'))
     await vi.waitFor(() => expect(face(w)).toBe(`pixels:${Math.round(((z0 + 1) / 2) * 255)}`))
+    await w.find('[data-testid="breed-children"]').trigger('click')
+    await vi.waitFor(() => expect(w.findAll('[data-testid="breed-result"]')).toHaveLength(6))
+    expect(w.find('[data-testid="breed-result"] img').attributes('src')).toMatch(/^data:image\/png;base64,LOCAL/)
     expect(calls.filter((c) => c.startsWith('/api/'))).toEqual(['/api/models'])
     expect(w.find('[data-testid="error"]').exists()).toBe(false)
   })

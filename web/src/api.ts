@@ -106,6 +106,8 @@ export interface DirectionsResponse {
 export interface StaticControls {
   directions: LinearDirection[]
   attributes: string[]
+  /** SeFa's orthonormal directions (dim × dim), the basis a cross mixes parents in. */
+  basis: number[][]
 }
 
 export interface EditRequest {

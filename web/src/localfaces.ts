@@ -7,6 +7,7 @@ import type { ArithmeticResponse, FaceService, InterpolateResponse, RandomRespon
 import { enlarge } from './enlarge'
 import type { RgbaImage } from './engine'
 import type { ZContract } from './types'
+import { drawPrior } from './zmap'
 
 /** A small seeded PRNG (mulberry32): uniform in [0, 1). */
 export function seededRandom(seed: number): () => number {
@@ -18,12 +19,6 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-}
-
-function normal(random: () => number): number {
-  let u = 0
-  while (u === 0) u = random()
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random())
 }
 
 /** z clipped into [low, high], as float32 values (dcgan.z.clip_z). */
@@ -40,7 +35,7 @@ export function sampleZ(c: ZContract, seed: number, truncation = 1): number[] {
   if (!(truncation > 0 && truncation <= 1)) throw new Error(`truncation must be in (0, 1], got ${truncation}`)
   const random = seededRandom(seed)
   const centre = (c.low + c.high) / 2
-  const z = Array.from({ length: c.dim }, () => (c.prior === 'normal' ? normal(random) : c.low + (c.high - c.low) * random()))
+  const z = Array.from({ length: c.dim }, () => drawPrior(c, random))
   return clipZ(
     z.map((v) => centre + truncation * (v - centre)),
     c,
@@ -92,6 +87,8 @@ export function freshSeed(): number {
 export type LocalFaceService = FaceService & {
   model: string
   pixels(z: number[], signal?: AbortSignal): Promise<RgbaImage>
+  /** The faces of several z as data URLs (breeding on a static site). */
+  dataUrls(z: number[][], signal?: AbortSignal): Promise<string[]>
 }
 
 export function localFaces(
@@ -109,6 +106,10 @@ export function localFaces(
   return {
     model: model.name,
     pixels,
+
+    async dataUrls(z, signal) {
+      return Promise.all((await images(z, signal)).map((image) => encoder.dataUrl(image)))
+    },
 
     async generatePng(z, options = {}) {
       return encoder.png(enlarge(await pixels(z, options.signal), options.scale ?? 1, options.resample ?? 'nearest'))

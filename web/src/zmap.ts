@@ -91,10 +91,14 @@ function normalDraw(random: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
 }
 
+/** One raw value from the prior: uniform on [low, high], or the standard normal (not clipped). */
+export function drawPrior(c: ZContract, random: () => number): number {
+  return c.prior === 'normal' ? normalDraw(random) : c.low + (c.high - c.low) * random()
+}
+
 /** A value drawn from the prior, clamped and snapped onto the paint scale. */
 export function samplePrior(c: ZContract, random: () => number = Math.random): number {
-  const raw = c.prior === 'normal' ? normalDraw(random) : c.low + (c.high - c.low) * random()
-  return levelToValue(valueToLevel(raw, c), c)
+  return levelToValue(valueToLevel(drawPrior(c, random), c), c)
 }
 
 /** Human text for a value, short. */
