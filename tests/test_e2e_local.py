@@ -4,6 +4,9 @@ static site (`dcgan site`) served by a plain static file server works with no Py
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import static_server
@@ -25,6 +28,7 @@ from dcgan.bundle import load_generator
 from dcgan.images import enlarge
 
 pytest.importorskip("onnx")
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "celeba64"
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +137,49 @@ def test_a_static_sites_sliders_and_breeding_run_in_the_browser(controls_model, 
         page.click("[data-testid=breed-children]")  # children made in the page, without the identity lock
         page.wait_for_function("() => document.querySelectorAll('[data-testid=breed-result] img').length === 6")
         assert not api_calls
+
+
+@pytest.mark.skipif(not (SHIPPED / "classifier").is_dir(), reason="no shipped model with named controls")
+def test_a_static_site_reads_faces_and_makes_them_as_the_server_does(static_site) -> None:
+    """The shipped model's static site: its classifier runs in the page (ONNX, float16 weights) on the browser's face,
+    its calibrated readings match the server's (Keras on TensorFlow's face), and "make me a face" in the page gives
+    faces the server reads as asked."""
+    with static_site(SHIPPED) as url, chromium_browser() as chromium:
+        page = chromium.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(url)
+        page.locator(READY).wait_for(timeout=120_000)
+        first = wait_for_new_face(page, "")
+        slider = page.locator("[data-testid=slider-Smiling]")
+        slider.evaluate("(el) => { el.value = '1'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+        slider.evaluate("(el) => el.dispatchEvent(new Event('change', {bubbles: true}))")
+        wait_for_new_face(page, first)
+        model = load_generator(SHIPPED)
+        served = model.controls.attributes(model.generate(np.array([cell_values(page)], np.float32)))
+        names = ("Smiling", "Male", "Young", "Eyeglasses", "Black_Hair")
+        deadline, shown = time.time() + 60, {}
+        while time.time() < deadline:  # the readings of the moved face, once in (those of the first may show before)
+            if page.locator("[data-testid=attr-Smiling]").count():
+                shown = {
+                    n: int(page.inner_text(f"[data-testid=attr-{n}]").split()[-1].rstrip("%")) / 100 for n in names
+                }
+                if all(abs(shown[n] - float(served[n][0])) <= 0.03 for n in names):
+                    break
+            time.sleep(0.2)
+        assert shown and all(abs(shown[n] - float(served[n][0])) <= 0.03 for n in names), (shown, served)
+
+        # make me a face, in the page: a woman, smiling, with glasses
+        for wish in ("Male-no", "Smiling-yes", "Eyeglasses-yes"):
+            page.click(f"[data-testid=makeme-{wish}]")
+        page.click("[data-testid=makeme-submit]")
+        page.locator("[data-testid=makeme-summary]").wait_for(timeout=60_000)
+        assert int(page.inner_text("[data-testid=makeme-summary]").split()[0]) >= 6  # "N of 8 faces as asked …"
+        before = cell_values(page)
+        page.locator("[data-testid=makeme-face]").first.click()
+        changed = (
+            "(z) => [...document.querySelectorAll('[data-testid=z-cell]')].some((c, i) => +c.dataset.value !== z[i])"
+        )
+        page.wait_for_function(changed, arg=before)
+        read = model.controls.attributes(model.generate(np.array([cell_values(page)], np.float32)))
+        assert read["Male"][0] < 0.5 and read["Smiling"][0] > 0.5 and read["Eyeglasses"][0] > 0.5, (
+            read
+        )  # the server agrees

@@ -173,6 +173,9 @@ def test_site_gives_the_sliders_their_vectors(controls_model, bundle_for, page, 
         np.testing.assert_allclose(d["vector"], directions.vector(d["name"]), atol=1e-6)
     assert {d["kind"] for d in controls["directions"]} == {"attribute", "sefa"}
     np.testing.assert_allclose(controls["basis"], directions.sefa, atol=1e-6)  # crossing's basis
+    offsets = [controls["boundaries"][a]["offset"] for a in directions.attributes]
+    np.testing.assert_allclose(offsets, directions.offsets, atol=1e-6)  # what make-me steers
+    assert "classifier" not in controls and not (out / "models" / model.name / "classifier.onnx").exists()  # 32 px
 
 
 def test_site_needs_a_built_page(web_model, tmp_path, capsys) -> None:
@@ -200,3 +203,38 @@ def test_server_route_serves_the_file_with_caching(web_model, tiny_model, page, 
         assert again.status_code == 304 and again.content == b""
         assert client.get("/api/models/nobody/generator.onnx").status_code == 404
         assert client.get("/api/models/plain/generator.onnx").status_code == 404  # no export
+
+
+def test_the_classifier_for_the_browser_reads_as_keras_does() -> None:
+    """A committee of two small classifiers with random batch-norm statistics (so the folding is exercised), exported
+    and run with ONNX Runtime: the same logits and ages as Keras on random faces."""
+    import onnxruntime as ort
+
+    from dcgan.controls.classifier import AttributeClassifier, Committee
+    from dcgan.controls.web import build_classifier_onnx
+
+    rng = np.random.default_rng(0)
+    members = [AttributeClassifier(architecture={"widths": [4, 8], "dense": 8}) for _ in range(2)]
+    for member in members:
+        for layer in member.network.layers:
+            if layer.name.startswith("bn"):
+                for variable, low in ((layer.gamma, 0.5), (layer.beta, -0.5), (layer.moving_mean, -0.5)):
+                    variable.assign(rng.uniform(low, low + 1, variable.shape).astype(np.float32))
+                layer.moving_variance.assign(rng.uniform(0.5, 2, layer.moving_variance.shape).astype(np.float32))
+    committee = Committee(members)
+    images = rng.integers(0, 256, (5, 64, 64, 3)).astype(np.uint8)
+    logits, years = committee.raw(images)
+    session = ort.InferenceSession(build_classifier_onnx(committee, "float32").SerializeToString())
+    ours, our_years = session.run(["attributes", "age"], {"image": images.astype(np.float32)})
+    np.testing.assert_allclose(ours, logits, atol=1e-4)
+    np.testing.assert_allclose(our_years[:, 0], years, atol=1e-3)
+    assert np.abs(logits).max() > 0.01  # the check is not on all-zero outputs
+
+
+@pytest.mark.skipif(not (SHIPPED / WEIGHTS_FILE).is_file(), reason="no shipped model")
+def test_shipped_classifier_for_the_browser(tmp_path) -> None:
+    from dcgan.controls.web import PARITY_PROBABILITY, PARITY_YEARS, write_classifier_onnx
+
+    parity = write_classifier_onnx(load_generator(SHIPPED), tmp_path / "classifier.onnx")  # float16 weights
+    assert parity["probability_max_abs"] <= PARITY_PROBABILITY and parity["age_max_abs"] <= PARITY_YEARS
+    assert (tmp_path / "classifier.onnx").stat().st_size < 2_000_000

@@ -51,7 +51,7 @@ PARITY_SEED = 0
 PARITY_MEAN, PARITY_MAX = 1.0, 8  # grey levels: an export past either is refused
 
 
-def _folded_bn(model: keras.Model, name: str) -> tuple[np.ndarray, np.ndarray]:
+def folded_bn(model: keras.Model, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(scale, shift) per channel of batch norm `name` in inference mode, float64."""
     bn = model.get_layer(name)
     scale = np.asarray(bn.gamma, np.float64) / np.sqrt(np.asarray(bn.moving_variance, np.float64) + bn.epsilon)
@@ -72,7 +72,7 @@ def folded_arrays(model: keras.Model) -> list[tuple[str, np.ndarray]]:
         key=lambda layer: int(layer.name[len("deconv") :]),
     )
     dense = np.asarray(model.get_layer("project").kernel, np.float64)  # z_dim × (4·4·C0), NHWC order
-    scale, shift = _folded_bn(model, "project_bn")
+    scale, shift = folded_bn(model, "project_bn")
     c0 = scale.size
     # column (h·4 + w)·C0 + c of Keras → column c·16 + h·4 + w, which reshapes into [C0, 4, 4] (NCHW)
     order = np.arange(16 * c0).reshape(16, c0).T.reshape(-1)
@@ -81,24 +81,21 @@ def folded_arrays(model: keras.Model) -> list[tuple[str, np.ndarray]]:
         ("project.bias", np.tile(shift, 16)[order]),
     ]
     for layer in deconvs[:-1]:
-        scale, shift = _folded_bn(model, f"{layer.name}_bn")
+        scale, shift = folded_bn(model, f"{layer.name}_bn")
         arrays += [(f"{layer.name}.weight", _deconv_weight(layer, scale)), (f"{layer.name}.bias", shift)]
     last = deconvs[-1]
     arrays += [(f"{last.name}.weight", _deconv_weight(last)), (f"{last.name}.bias", np.asarray(last.bias, np.float64))]
     return arrays
 
 
-def build_onnx(model: keras.Model, dtype: str = "float16") -> tuple[onnx.ModelProto, dict[str, str]]:
-    """The ONNX model of a Keras generator, and the dtype each initializer is stored in."""
-    import onnx
+def stored_weights(
+    arrays: list[tuple[str, np.ndarray]], dtype: str
+) -> tuple[list, list, dict[str, str], dict[str, str]]:
+    """Weights as ONNX initializers in `dtype` (float16 when they fit, else float32), each float16 one Cast to float32
+    by a node: (nodes, initializers, the float32 value's name by weight name, the dtype stored by weight name)."""
     from onnx import TensorProto, helper, numpy_helper
 
-    arrays = folded_arrays(model)
-    z_dim = int(model.inputs[0].shape[-1])
-    _, height, width, channels = (int(d) if d is not None else None for d in model.outputs[0].shape)
-    c0 = arrays[1][1].size // 16
-    nodes, initializers, stored = [], [], {}
-    values = {}
+    nodes, initializers, values, stored = [], [], {}, {}
     for name, array in arrays:
         fits = dtype == "float16" and np.abs(array).max() <= np.finfo(np.float16).max
         kept = array.astype(np.float16 if fits else np.float32)
@@ -110,6 +107,18 @@ def build_onnx(model: keras.Model, dtype: str = "float16") -> tuple[onnx.ModelPr
             cast = helper.make_node("Cast", [f"{name}.stored"], [name], to=TensorProto.FLOAT, name=f"{name}.cast")
             nodes.append(cast)
             values[name] = name
+    return nodes, initializers, values, stored
+
+
+def build_onnx(model: keras.Model, dtype: str = "float16") -> tuple[onnx.ModelProto, dict[str, str]]:
+    """The ONNX model of a Keras generator, and the dtype each initializer is stored in."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    arrays = folded_arrays(model)
+    z_dim = int(model.inputs[0].shape[-1])
+    _, height, width, channels = (int(d) if d is not None else None for d in model.outputs[0].shape)
+    c0 = arrays[1][1].size // 16
+    nodes, initializers, values, stored = stored_weights(arrays, dtype)
     initializers.append(numpy_helper.from_array(np.array([-1, c0, 4, 4], np.int64), "project.shape"))
     nodes += [
         helper.make_node("MatMul", [INPUT, values["project.weight"]], ["project.mm"], name="project"),
@@ -144,19 +153,28 @@ def build_onnx(model: keras.Model, dtype: str = "float16") -> tuple[onnx.ModelPr
         [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N", height, width, channels])],
         initializers,
     )
+    proto = checked_model(graph, "DCGAN generator: z [N, z_dim] float32 → image [N, H, W, C] float32 in [-1, 1] (NHWC)")
+    return proto, stored
+
+
+def checked_model(graph: onnx.GraphProto, doc: str) -> onnx.ModelProto:
+    """A graph as a model onnxruntime-web reads (opset OPSET, IR 8), checked by ONNX's full checker."""
+    import onnx
+    from onnx import helper
+
     proto = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="dcgan",
         producer_version=__version__,
-        doc_string="DCGAN generator: z [N, z_dim] float32 → image [N, H, W, C] float32 in [-1, 1] (NHWC)",
+        doc_string=doc,
     )
     proto.ir_version = 8  # the ONNX Runtime releases of the last years (and onnxruntime-web) read IR 8
     onnx.checker.check_model(proto, full_check=True)
-    return proto, stored
+    return proto
 
 
-def _session(path: Path):
+def session(path: Path):
     try:
         import onnxruntime as ort
     except ImportError:
@@ -171,16 +189,16 @@ def _session(path: Path):
 
 def run_onnx(path: Path, z: np.ndarray) -> np.ndarray:
     """The exported generator's float32 images of z (N×z_dim) with ONNX Runtime on the CPU."""
-    session, _ = _session(path)
-    return session.run([OUTPUT], {INPUT: np.asarray(z, np.float32)})[0]
+    runner, _ = session(path)
+    return runner.run([OUTPUT], {INPUT: np.asarray(z, np.float32)})[0]
 
 
 def parity(model: FaceGenerator, path: Path, n: int = PARITY_SAMPLES, seed: int = PARITY_SEED) -> dict:
     """Grey-level differences between the ONNX file's uint8 images and `model.generate` on n fixed z (the model's
     prior, seed `seed`, ψ = 1)."""
-    session, version = _session(path)
+    runner, version = session(path)
     z = model.sample_z(n, seed, truncation=1.0)
-    ours = to_uint8(session.run([OUTPUT], {INPUT: z})[0]).astype(np.int16)
+    ours = to_uint8(runner.run([OUTPUT], {INPUT: z})[0]).astype(np.int16)
     diff = np.abs(ours - model.generate(z).astype(np.int16))
     return {
         "z": f"{n} z of the model's prior, seed {seed}, truncation 1",

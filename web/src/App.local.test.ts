@@ -23,15 +23,19 @@ vi.mock('./ort', () => ({
     async createSession() {
       if (fake.failCreate) throw new Error('no WebAssembly here')
       return {
-        // a 1×1 face per z: red = z[0]
+        // a 64×64 face per z: red = z[0] in its first pixel
         async run(z: Float32Array, n: number, dim: number) {
           fake.runs.push(n)
-          const data = new Float32Array(n * 3)
-          for (let i = 0; i < n; i++) data.set([z[i * dim], 0, 0], i * 3)
-          return { data, dims: [n, 1, 1, 3] }
+          const data = new Float32Array(n * 64 * 64 * 3)
+          for (let i = 0; i < n; i++) data.set([z[i * dim], 0, 0], i * 64 * 64 * 3)
+          return { data, dims: [n, 64, 64, 3] }
         },
         release() {},
       }
+    },
+    // the attribute classifier: Smiling's logit is 0, Male's 2; age 40
+    async createClassifier() {
+      return { run: async (_: Float32Array, n: number) => ({ attributes: new Array(n).fill([0, 2]).flat(), age: new Array(n).fill(40) }) }
     },
   }),
   browserFeatures: async () => ({ webgpu: false, webgl: false }),
@@ -90,6 +94,8 @@ async function fakeFetch(input: string, init: RequestInit = {}) {
       return serverless
         ? json(200, models('models/m1/generator.onnx', staticControls ? 'models/m1/controls.json' : null))
         : json(404, {})
+    case '/studio/models/m1/classifier.onnx':
+      return new Response(new Uint8Array([1, 2, 3]))
     case '/studio/models/m1/controls.json': {
       const vector = (i: number) => Array.from({ length: 100 }, (_, j) => (j === i ? 1 : 0))
       const direction = { kind: 'attribute', how: 'boundary', description: '' }
@@ -100,6 +106,8 @@ async function fakeFetch(input: string, init: RequestInit = {}) {
         ],
         attributes: ['Smiling', 'Male'],
         basis: Array.from({ length: 100 }, (_, i) => vector(i)),
+        boundaries: { Smiling: { offset: 0 }, Male: { offset: 0 } },
+        classifier: { url: 'models/m1/classifier.onnx', bytes: 3, sha256: '', attributes: ['Smiling', 'Male'], thresholds: { Smiling: 0.25 } },
       })
     }
     case '/api/models/m1/generator.onnx':
@@ -298,9 +306,9 @@ describe('App with the generator in the browser', () => {
     await vi.waitFor(() => expect(w.find('[data-testid="slider-Smiling"]').exists()).toBe(true))
     expect(calls).toContain('models/m1/controls.json')
     expect(w.find('[data-testid="slider-linear"]').exists()).toBe(true)
-    expect(w.find('[data-testid="serverless-note"]').text()).toContain('and the sliders work in your browser')
-    expect(w.find('[data-testid="serverless-note"]').text()).toContain('the identity lock need the server')
-    expect(w.find('[data-testid="makeme"]').exists()).toBe(false) // they need the server
+    expect(w.find('[data-testid="serverless-note"]').text()).toContain(
+      'the sliders, breeding and “Make me a face” work in your browser; photos and the identity lock need the server',
+    )
     expect(w.find('[data-testid="breed-local"]').exists()).toBe(true) // breeding in the page, without the lock
     expect(w.find('[data-testid="breed-lock"]').exists()).toBe(false)
     await vi.waitFor(() => expect(face(w)).toMatch(/^(data:|pixels:)/))
@@ -312,6 +320,20 @@ describe('App with the generator in the browser', () => {
     await vi.waitFor(() => expect(face(w)).not.toBe(before)) // red = z[0], half a unit lower
     const z0 = Number(cells(w)[0].attributes('data-value'))
     await vi.waitFor(() => expect(face(w)).toBe(`pixels:${Math.round(((z0 + 1) / 2) * 255)}`))
+    // the face read by the classifier in the page, calibrated: sigmoid(0 − logit(0.25)) = 75%
+    await vi.waitFor(() => expect(w.find('[data-testid="attr-Smiling"]').text()).toContain('75%'), { timeout: 3000 })
+    expect(w.find('[data-testid="attr-Male"]').text()).toContain('88%')
+    expect(calls).toContain('models/m1/classifier.onnx')
+
+    // make me a face, in the page: the fake classifier calls every face smiling (75%) and male (88%)
+    await w.find('[data-testid="makeme-Male-yes"]').setValue(true)
+    await w.find('[data-testid="makeme-count"]').setValue(3)
+    await w.find('[data-testid="makeme"] form').trigger('submit')
+    await vi.waitFor(() => expect(w.findAll('[data-testid="makeme-face"]')).toHaveLength(3))
+    expect(w.find('[data-testid="makeme-summary"]').text()).toMatch(/^3 of 3 faces as asked \(32 tried/)
+    await w.find('[data-testid="makeme-Male-no"]').setValue(true)
+    await w.find('[data-testid="makeme"] form').trigger('submit')
+    await vi.waitFor(() => expect(w.find('[data-testid="makeme-summary"]').text()).toMatch(/^0 of 3 faces as asked \(128 tried/))
     await w.find('[data-testid="breed-children"]').trigger('click')
     await vi.waitFor(() => expect(w.findAll('[data-testid="breed-result"]')).toHaveLength(6))
     expect(w.find('[data-testid="breed-result"] img').attributes('src')).toMatch(/^data:image\/png;base64,LOCAL/)

@@ -1,5 +1,6 @@
 /** Typed wrappers of the studio's HTTP API (relative URLs under /api). */
-import type { Attributes, Direction, LinearDirection, ModelsResponse } from './types'
+import type { Attributes, ClassifierInfo, Direction, LinearDirection, ModelsResponse } from './types'
+import type { Boundary } from './makemelocal'
 
 export class ApiError extends Error {
   constructor(
@@ -108,6 +109,10 @@ export interface StaticControls {
   attributes: string[]
   /** SeFa's orthonormal directions (dim × dim), the basis a cross mixes parents in. */
   basis: number[][]
+  /** The attribute classifier for the page (64×64 RGB models). */
+  classifier?: ClassifierInfo
+  /** Each attribute's signed distance n·z + offset, which "make me a face" steers. */
+  boundaries: Record<string, Boundary>
 }
 
 export interface EditRequest {

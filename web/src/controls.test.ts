@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Direction } from './types'
-import { SliderSession, attributeBars, displayName, sliderGroups, sliderTitle, unreachedNote } from './controls'
+import { SliderSession, attributeBars, displayName, serverlessNote, sliderGroups, sliderTitle, unreachedNote } from './controls'
 
 const direction = (name: string, kind: Direction['kind']): Direction => ({
   name,
@@ -91,5 +91,18 @@ describe('showing an edit', () => {
     expect(attributeBars({ Blond_Hair: 0.5 }, ['Blond_Hair']).bars[0].label).toBe('Blond Hair')
     expect(shown.age).toBe('looks about 31 years old')
     expect(attributeBars({}, ['Age']).age).toBe('')
+  })
+})
+
+describe('serverlessNote', () => {
+  it('says what the browser does and what needs the server', () => {
+    expect(serverlessNote({ sliders: false, breeding: false, makeMe: false })).toBe(
+      'This page runs without a face server: painting, Random, morph, arithmetic and the download work in your browser; ' +
+        'photos, the sliders, breeding and “Make me a face” need the server.',
+    )
+    expect(serverlessNote({ sliders: true, breeding: true, makeMe: true })).toBe(
+      'This page runs without a face server: painting, Random, morph, arithmetic, the download, the sliders, breeding and ' +
+        '“Make me a face” work in your browser; photos and the identity lock need the server.',
+    )
   })
 })

@@ -118,3 +118,23 @@ export function attributeBars(attributes: Attributes, names: readonly string[]):
   const age = attributes[AGE]
   return { bars, age: Number.isFinite(age) ? `looks about ${Math.round(age)} years old` : '' }
 }
+
+/** A list in words: "a", "a and b", "a, b and c". */
+function inWords(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`
+}
+
+/** What a static site (no face server) does in the browser and what needs the server, in one sentence. */
+export function serverlessNote(can: { sliders: boolean; breeding: boolean; makeMe: boolean }): string {
+  const here = ['painting', 'Random', 'morph', 'arithmetic', 'the download']
+  const server = ['photos']
+  for (const [name, ok] of [
+    ['the sliders', can.sliders],
+    ['breeding', can.breeding],
+    ['“Make me a face”', can.makeMe],
+  ] as const) {
+    ;(ok ? here : server).push(name)
+  }
+  if (can.breeding) server.push('the identity lock')
+  return `This page runs without a face server: ${inWords(here)} work in your browser; ${inWords(server)} need the server.`
+}

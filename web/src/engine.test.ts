@@ -199,6 +199,9 @@ function fakeRuntime(works: Partial<Record<Backend, boolean | 'run'>>, log: stri
         },
       }
     },
+    async createClassifier() {
+      throw new Error('no classifier here')
+    },
   }
 }
 

@@ -130,7 +130,10 @@ export interface DownloadOptions {
 }
 
 /** The Cache API key of a model version: its URL with its sha256, so a new model is fetched anew. */
-export function cacheKey(web: WebModel): string {
+/** A file the page downloads and checks: the generator (`WebModel`) or the classifier. */
+export type ModelFile = Pick<WebModel, 'url' | 'bytes' | 'sha256'>
+
+export function cacheKey(web: ModelFile): string {
   return `${web.url}${web.url.includes('?') ? '&' : '?'}sha256=${web.sha256}`
 }
 
@@ -170,7 +173,7 @@ async function readAll(response: Response, total: number | null, onProgress?: Do
 }
 
 /** The model's ONNX bytes: from the cache when it has this version, else downloaded (with progress), checked and cached. */
-export async function downloadModel(web: WebModel, options: DownloadOptions = {}): Promise<Uint8Array> {
+export async function downloadModel(web: ModelFile, options: DownloadOptions = {}): Promise<Uint8Array> {
   const { cache = null, onProgress, digest = webDigest, signal } = options
   const doFetch = options.fetch ?? ((url, init) => fetch(url, init))
   const key = cacheKey(web)
@@ -223,9 +226,16 @@ export interface Session {
   release(): Promise<void> | void
 }
 
-/** What LocalEngine needs of onnxruntime-web. */
+/** The attribute classifier's session: RGB images (N × 64 × 64 × 3, 0–255) → logits (N × A) and ages (N). */
+export interface ClassifierSession {
+  run(images: Float32Array, n: number): Promise<{ attributes: ArrayLike<number>; age: ArrayLike<number> }>
+}
+
+/** What LocalEngine (and the page's classifier) needs of onnxruntime-web. */
 export interface Runtime {
   createSession(model: Uint8Array, backend: Backend, web: WebModel): Promise<Session>
+  /** On WebAssembly: the classifier is small. */
+  createClassifier(model: Uint8Array): Promise<ClassifierSession>
 }
 
 export interface LoadOptions extends Omit<DownloadOptions, 'onProgress'> {

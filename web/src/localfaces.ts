@@ -89,6 +89,9 @@ export type LocalFaceService = FaceService & {
   pixels(z: number[], signal?: AbortSignal): Promise<RgbaImage>
   /** The faces of several z as data URLs (breeding on a static site). */
   dataUrls(z: number[][], signal?: AbortSignal): Promise<string[]>
+  /** The faces of several z as pixels, and a face as a data URL ("make me a face" on a static site). */
+  batch(z: number[][], signal?: AbortSignal): Promise<RgbaImage[]>
+  encode(image: RgbaImage): Promise<string>
 }
 
 export function localFaces(
@@ -110,6 +113,8 @@ export function localFaces(
     async dataUrls(z, signal) {
       return Promise.all((await images(z, signal)).map((image) => encoder.dataUrl(image)))
     },
+    batch: images,
+    encode: (image) => encoder.dataUrl(image),
 
     async generatePng(z, options = {}) {
       return encoder.png(enlarge(await pixels(z, options.signal), options.scale ?? 1, options.resample ?? 'nearest'))

@@ -5,7 +5,7 @@
  * (vi.mock('./ort')).
  */
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url'
-import type { Backend, CacheLike, Features, OutputTensor, Runtime, Session } from './engine'
+import type { Backend, CacheLike, ClassifierSession, Features, OutputTensor, Runtime, Session } from './engine'
 import { detectFeatures } from './engine'
 import type { WebModel } from './types'
 
@@ -44,6 +44,25 @@ export function ortRuntime(): Runtime {
           }
         },
         release: () => session.release(),
+      }
+    },
+
+    async createClassifier(model: Uint8Array): Promise<ClassifierSession> {
+      const { InferenceSession, Tensor } = await loadOrt()
+      const session = await InferenceSession.create(model, { executionProviders: ['wasm'] })
+      return {
+        async run(images: Float32Array, n: number) {
+          const input = new Tensor('float32', images, [n, 64, 64, 3])
+          try {
+            const out = await session.run({ image: input })
+            const [attributes, age] = await Promise.all([out.attributes.getData(), out.age.getData()])
+            out.attributes.dispose()
+            out.age.dispose()
+            return { attributes: attributes as Float32Array, age: age as Float32Array }
+          } finally {
+            input.dispose()
+          }
+        },
       }
     },
   }

@@ -46,6 +46,17 @@ export interface Direction {
   description: string
 }
 
+/** A static site's attribute classifier (ONNX): image [N, 64, 64, 3] RGB 0–255 → `attributes` logits, `age` years. */
+export interface ClassifierInfo {
+  url: string
+  bytes: number
+  sha256: string
+  /** The logits' order. */
+  attributes: string[]
+  /** Calibration: the raw probability that reads as 0.5, by attribute (`runtime.calibrate`). */
+  thresholds: Record<string, number>
+}
+
 /** A direction of a static site's controls.json: a slider with its unit vector in z. */
 export interface LinearDirection extends Direction {
   vector: number[]
