@@ -2,7 +2,7 @@
 headless Chromium, against `dcgan serve`; and a static site under 64 concurrent visitors.
 
     python benchmarks/browser.py [--model DIR] [--engines webgpu,webgl,wasm,server] [--faces 200] [--paints 50]
-                                 [--morphs 10] [--visitors 64] [--browser-visitors 8] [--software-webgpu]
+                                 [--morphs 10] [--visitors 64] [--browser-visitors 8] [--makemes 5] [--software-webgpu]
                                  [--quick]
 
 The model (default: the shipped one) is copied to a temporary folder and exported for the browser there
@@ -27,6 +27,8 @@ Per engine:
 Static hosting: `dcgan site` of the same model, served by `python -m http.server` whose access log (stderr) is
 kept; --visitors visitors at once, --browser-visitors of them Chromium pages (over 2 contexts) that load the
 model and paint once, the others HTTP clients fetching every file of the site; then the log's requests by path.
+Then, in one page of that site, --makemes runs of "make me a face that is" female, smiling, with glasses (8 faces,
+made in the page: its generator and classifier on WebAssembly), from the click to the answer shown.
 
 Headless Chromium runs with the flags of tests/test_e2e.py (`--disable-gpu`), so WebGPU and WebGL may not run
 here: an engine that does not load is reported with its error. `--software-webgpu` adds `--enable-unsafe-webgpu`,
@@ -382,6 +384,53 @@ def bench_static_site(browser, model: Path, work: Path, args) -> None:
     )
     files_served = all(path in files or path == "/" for (_, path, status) in counts if not path.startswith("/api/"))
     print(f"  only the site's static files requested: {'yes' if files_served and not dynamic else 'NO'}")
+    bench_static_makeme(browser, site, args)
+
+
+# in the page: ms from the click on Make to the button's 'Make' again after 'Making…' (Vue's text mutations), and the
+# answer's summary
+MAKEME_RUN = """async () => {
+  const button = document.querySelector('[data-testid=makeme-submit]')
+  const started = performance.now()
+  let busy = false
+  const done = new Promise((resolve) => {
+    const observer = new MutationObserver(() => {
+      if (button.textContent === 'Making…') busy = true
+      else if (busy) { observer.disconnect(); resolve(performance.now() - started) }
+    })
+    observer.observe(button, { childList: true, characterData: true, subtree: true })
+  })
+  button.click()
+  const ms = await done
+  await new Promise((resolve) => requestAnimationFrame(resolve)) // the answer's summary is set a tick after the button
+  return [ms, document.querySelector('[data-testid=makeme-summary]').textContent]
+}"""
+
+
+def bench_static_makeme(browser, site: Path, args) -> None:
+    """'Make me a face' in the static site's page: seconds from the click to the answer shown, and its summary."""
+    if args.makemes <= 0 or not any(site.glob("models/*/classifier.onnx")):
+        return
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site)]
+    with open(os.devnull, "wb") as log, subprocess_server(server, f"{url}/models.json", log, "http.server", timeout=30):
+        page = browser.new_page()
+        page.goto(url + "/")
+        page.locator("[data-testid=makeme-submit]").wait_for(timeout=300_000)
+        for wish in ("Male-no", "Smiling-yes", "Eyeglasses-yes"):
+            page.click(f"[data-testid=makeme-{wish}]")
+        seconds, summaries = [], []
+        for _ in range(args.makemes + 1):  # the first run opens the classifier: not counted
+            ms, summary = page.evaluate(MAKEME_RUN)
+            seconds.append(ms / 1000)
+            summaries.append(summary.strip())
+        page.close()
+    print(
+        f"\nmake me a face in the static site (female, smiling, glasses; 8 faces, WebAssembly), {args.makemes} runs "
+        f"after a first one: median {statistics.median(seconds[1:]):.2f} s from the click to the answer "
+        f"(first {seconds[0]:.2f} s); the page's summaries: {'; '.join(summaries[1:])}"
+    )
 
 
 def main() -> None:
@@ -393,6 +442,7 @@ def main() -> None:
     parser.add_argument("--morphs", type=int, default=10)
     parser.add_argument("--visitors", type=int, default=64)
     parser.add_argument("--browser-visitors", type=int, default=8)
+    parser.add_argument("--makemes", type=int, default=5, help="'make me a face' runs in the static site's page")
     parser.add_argument(
         "--software-webgpu",
         action="store_true",
@@ -401,7 +451,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run of seconds, not a measurement")
     args = parser.parse_args()
     if args.quick:
-        args.faces, args.paints, args.morphs, args.visitors, args.browser_visitors = 5, 3, 1, 4, 1
+        args.faces, args.paints, args.morphs, args.visitors, args.browser_visitors, args.makemes = 5, 3, 1, 4, 1, 1
     engines = [e for e in args.engines.split(",") if e]
     if unknown := set(engines) - set(ENGINES):
         parser.error(f"unknown engines {sorted(unknown)}")
