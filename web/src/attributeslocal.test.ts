@@ -61,4 +61,15 @@ describe('localReader', () => {
     expect(runs).toEqual([2, 1])
     vi.unstubAllGlobals()
   })
+
+  it('tries to open the classifier again after a failed download', async () => {
+    const fetch = vi.fn(async () => new Response('gone', { status: 503 }))
+    vi.stubGlobal('fetch', fetch)
+    const runtime = { createSession: vi.fn(), createClassifier: vi.fn() } as unknown as Runtime
+    const read = localReader(INFO, runtime, async () => null)
+    await expect(read([face(0)])).rejects.toThrow(/503/)
+    await expect(read([face(0)])).rejects.toThrow(/503/)
+    expect(fetch).toHaveBeenCalledTimes(2)
+    vi.unstubAllGlobals()
+  })
 })

@@ -38,12 +38,15 @@ export function classifierInput(images: readonly RgbaImage[]): Float32Array {
   return input
 }
 
-/** A reader of faces' attributes; the classifier is downloaded and opened on the first call. */
+/** A reader of faces' attributes; the classifier is downloaded and opened on the first call (again after a failure). */
 export function localReader(info: ClassifierInfo, runtime: Runtime, cache: () => Promise<CacheLike | null>) {
   let session: ReturnType<Runtime['createClassifier']> | null = null
   return async (images: readonly RgbaImage[]): Promise<Attributes[]> => {
-    session ??= (async () => runtime.createClassifier(await downloadModel(info, { cache: await cache() })))()
-    const out = await (await session).run(classifierInput(images), images.length)
+    const opening = (session ??= (async () => runtime.createClassifier(await downloadModel(info, { cache: await cache() })))())
+    opening.catch(() => {
+      if (session === opening) session = null
+    })
+    const out = await (await opening).run(classifierInput(images), images.length)
     const a = info.attributes.length
     const logits = Array.from(out.attributes, Number)
     return images.map((_, n) => calibrated(logits.slice(n * a, (n + 1) * a), Number(out.age[n]), info))
