@@ -38,7 +38,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=cmd_export_web)
 
-    p = subparsers.add_parser("site", help="a static site (page, models.json, ONNX generators) for any static host")
+    p = subparsers.add_parser(
+        "site", help="a static site (page, models.json, ONNX models, sliders) for any static host"
+    )
     p.add_argument("--model", type=Path, action="append", help="model bundle (repeatable); default: shipped model")
     p.add_argument("--out", type=Path, default=Path("site"), help="the folder to write (replaced)")
     p.add_argument("--page", type=Path, help="the built page (default: the installed one, web/dist)")
